@@ -1,0 +1,1 @@
+"""People and places: users, roles, the registry (community → compound → building → unit), owners."""

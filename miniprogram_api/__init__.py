@@ -1,0 +1,14 @@
+"""HTTP only: one blueprint module per domain under /api/v1. Parse, call one service, shape."""
+
+from __future__ import annotations
+
+from sanic import Blueprint
+from sanic.blueprint_group import BlueprintGroup
+
+from miniprogram_api import health, registry
+
+
+def blueprints() -> tuple[Blueprint, BlueprintGroup]:
+    """(root blueprints, the /api/v1 group)."""
+    api = Blueprint.group(registry.bp, url_prefix="/api/v1")
+    return health.bp, api

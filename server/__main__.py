@@ -1,0 +1,137 @@
+"""Command line: python -m server serve | migrate | makemigrations | seed-demo | audit verify"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from functools import partial
+from pathlib import Path
+
+from config.settings import Settings, SettingsError, load_settings
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    from sanic import Sanic
+    from sanic.worker.loader import AppLoader
+
+    from server.app import create_app
+
+    loader = AppLoader(factory=partial(create_app, settings, name="wuye"))
+    app = loader.load()
+    app.prepare(host=host, port=port, workers=workers, access_log=False, single_process=workers == 1)
+    Sanic.serve(primary=app, app_loader=loader)
+
+
+async def _seed(settings: Settings, if_empty: bool) -> str:
+    from accounts.demo import seed_demo
+    from server import db
+
+    await db.init_db(settings.database_url)
+    try:
+        return await seed_demo(hmac_key=settings.hmac_key.encode(), only_if_empty=if_empty)
+    finally:
+        await db.close_db()
+
+
+async def _verify(settings: Settings, file: str | None, streams: list[str] | None) -> int:
+    from audit.service import verify_database, verify_export
+
+    if file:
+        document = json.loads(Path(file).read_text(encoding="utf-8"))
+        report = verify_export(document)
+    else:
+        from server import db
+
+        await db.init_db(settings.database_url)
+        try:
+            report = await verify_database(streams)
+        finally:
+            await db.close_db()
+    if report.ok:
+        print(f"OK: {report.streams} streams, {report.events} events, every chain intact")
+        return 0
+    for problem in report.problems:
+        where = f"stream {problem.stream} at seq {problem.seq} (position {problem.index})"
+        print(f"BROKEN: {where}: {problem.reason}")
+    return 1
+
+
+async def _export(settings: Settings, out: str, streams: list[str] | None) -> None:
+    from audit.service import export
+    from core.jsonutil import dumps
+    from server import db
+
+    await db.init_db(settings.database_url)
+    try:
+        Path(out).write_text(dumps(await export(streams)), encoding="utf-8")
+    finally:
+        await db.close_db()
+
+
+async def _makemigrations(settings: Settings, name: str | None) -> None:
+    from tortoise.cli.cli import CLIContext, makemigrations
+
+    from server import db
+
+    db.ensure_sqlite_dir(settings.database_url)
+    # Tortoise's CLI takes the config as "module.VARIABLE"
+    db.CLI_CONFIG = db.tortoise_config(settings.database_url)
+    ctx = CLIContext(config="server.db.CLI_CONFIG", config_file=None)
+    await makemigrations(ctx, (), False, name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve HTTP")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    sub.add_parser("migrate", help="apply the committed migrations")
+    mk = sub.add_parser("makemigrations", help="write a migration for model changes (developers)")
+    mk.add_argument("--name")
+    seed = sub.add_parser("seed-demo", help="load the demo county (idempotent)")
+    seed.add_argument("--if-empty", action="store_true", help="do nothing when the registry has data")
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="verify every hash chain (database, or an exported file)")
+    verify.add_argument("--file", help="an exported JSON file to check offline")
+    verify.add_argument("--stream", action="append", help="only these streams (repeatable)")
+    exp = audit_sub.add_parser("export", help="write the audit log as JSON for offline verification")
+    exp.add_argument("--out", required=True)
+    exp.add_argument("--stream", action="append")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings()
+        settings.check()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+
+    if args.command == "serve":
+        _serve(
+            settings, args.host or settings.host, args.port or settings.port, args.workers or settings.workers
+        )
+        return 0
+    if args.command == "migrate":
+        from server import db
+
+        asyncio.run(db.migrate(settings.database_url))
+        return 0
+    if args.command == "makemigrations":
+        asyncio.run(_makemigrations(settings, args.name))
+        return 0
+    if args.command == "seed-demo":
+        print(asyncio.run(_seed(settings, args.if_empty)))
+        return 0
+    if args.audit_command == "verify":
+        return asyncio.run(_verify(settings, args.file, args.stream))
+    asyncio.run(_export(settings, args.out, args.stream))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The composition root: create_app(settings) builds Sanic, opens the database and the cache in
+listeners, puts services on app.ctx and maps errors to HTTP once."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse
+
+from config.settings import Settings
+from core.cache import Cache, make_cache
+from core.jsonutil import dumps
+from miniprogram_api import blueprints
+from miniprogram_api.context import RequestIdFilter, request_id_of
+from server import db
+from server.errors import EnvelopeErrorHandler
+
+_names = itertools.count()
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger("wuye")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def create_app(
+    settings: Settings,
+    *,
+    cache: Cache | None = None,
+    manage_db: bool = True,
+    name: str | None = None,
+) -> Sanic:
+    """Build the app. Tests pass their own cache and open the database themselves
+    (``manage_db=False``) so that fixtures and requests share one event loop and one connection."""
+    settings.check()
+    app = Sanic(
+        name or f"wuye_{next(_names)}",
+        dumps=dumps,
+        error_handler=EnvelopeErrorHandler(),
+    )
+    app.config.REQUEST_MAX_SIZE = settings.request_max_size
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.KEEP_ALIVE_TIMEOUT = 30
+    app.config.OAS_TITLE = "住宅小区业主服务小程序 API"
+    app.config.OAS_VERSION = "1.0.0"
+    app.config.OAS_DESCRIPTION = (
+        "业主大会电子表决、公告公示、投诉报事、缴费与服务预约。所有错误以统一的 JSON 信封返回。"
+    )
+    app.config.OAS_URL_PREFIX = "/docs"
+    app.config.OAS_UI_DEFAULT = "swagger"
+    app.config.CORS = False
+    app.config.HEALTH = False
+    app.ext.openapi.add_security_scheme("session", "http", scheme="bearer", bearer_format="opaque")
+    app.ctx.settings = settings
+    app.ctx.db_ping = db.ping
+
+    root, api = blueprints()
+    app.blueprint(root)
+    app.blueprint(api)
+
+    @app.on_request
+    async def assign_request_id(request: Request) -> None:
+        request_id_of(request)
+
+    @app.on_response
+    async def stamp_request_id(request: Request, response: HTTPResponse) -> None:
+        response.headers["X-Request-ID"] = request_id_of(request)
+
+    _lifecycle(app, settings, cache, manage_db)
+    return app
+
+
+def _lifecycle(app: Sanic, settings: Settings, cache: Cache | None, manage_db: bool) -> None:
+    async def open_resources(app: Sanic) -> None:
+        configure_logging()
+        app.ctx.cache = cache or make_cache(settings.redis_url)
+        if manage_db:
+            await db.init_db(settings.database_url, pool_max=settings.db_pool_max)
+
+    async def close_resources(app: Sanic) -> None:
+        if cache is None:
+            await app.ctx.cache.close()
+        if manage_db:
+            await db.close_db()
+
+    app.register_listener(open_resources, "before_server_start")  # type: ignore[arg-type]
+    app.register_listener(close_resources, "after_server_stop")  # type: ignore[arg-type]

@@ -1,0 +1,56 @@
+"""Voting errors. Each ``code`` is part of the API contract; ``details`` tells the client what to fix.
+
+Invalid
+├── VotingRollInvalid            the units given for a roll are inconsistent (no owner, bad area, ...)
+│   └── CoOwnedUnitWithoutVoter  co-owned units where the co-owners have not designated who votes
+├── VoterNotOnRoll               a ballot from someone who is not on the frozen roll
+├── BallotInvalid                an election ballot that cannot be counted as cast
+│   ├── BallotDuplicateCandidate
+│   ├── BallotUnknownCandidate
+│   └── BallotTooManyCandidates  more candidates chosen than there are seats
+└── ElectionInvalid              the election itself is set up wrong (no seats, repeated candidates)
+"""
+
+from __future__ import annotations
+
+from core.errors import Invalid
+
+
+class VotingRollInvalid(Invalid):
+    code = "voting_roll_invalid"
+    message = "投票名册数据不正确"
+
+
+class CoOwnedUnitWithoutVoter(VotingRollInvalid):
+    code = "co_owned_unit_without_voter"
+    message = "共有房屋尚未指定代表投票的共有人"
+
+
+class VoterNotOnRoll(Invalid):
+    code = "voter_not_on_roll"
+    message = "投票人不在本次表决的业主名册中"
+
+
+class BallotInvalid(Invalid):
+    code = "ballot_invalid"
+    message = "选票填写不正确"
+
+
+class BallotDuplicateCandidate(BallotInvalid):
+    code = "ballot_duplicate_candidate"
+    message = "同一候选人在一张选票上只能选一次"
+
+
+class BallotUnknownCandidate(BallotInvalid):
+    code = "ballot_unknown_candidate"
+    message = "选票上有不在候选人名单中的人选"
+
+
+class BallotTooManyCandidates(BallotInvalid):
+    code = "ballot_too_many_candidates"
+    message = "所选人数超过应选名额"
+
+
+class ElectionInvalid(Invalid):
+    code = "election_invalid"
+    message = "选举设置不正确：候选人不能重复，应选名额至少为一名"
