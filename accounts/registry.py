@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tortoise.expressions import Q
 from tortoise.functions import Count
 
-from accounts.models import Community, Compound
+from accounts.models import Community
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,18 +19,14 @@ class CommunitySummary:
 
 
 async def list_communities() -> list[CommunitySummary]:
-    """Each community with its count of compounds and of stand-alone buildings (two grouped queries)."""
-    communities = await Community.all().order_by("id")
-    counts: dict[tuple[int, bool], int] = {}
+    """Each community with its count of compounds and of stand-alone buildings, in one query."""
     rows = (
-        await Compound.all()
-        .group_by("community_id", "standalone")
-        .annotate(n=Count("id"))
-        .values("community_id", "standalone", "n")
+        await Community.all()
+        .annotate(
+            n_compounds=Count("compounds", _filter=Q(compounds__standalone=False)),
+            n_standalone=Count("compounds", _filter=Q(compounds__standalone=True)),
+        )
+        .order_by("id")
+        .values("id", "name", "n_compounds", "n_standalone")
     )
-    for row in rows:
-        counts[(row["community_id"], bool(row["standalone"]))] = row["n"]
-    return [
-        CommunitySummary(c.id, c.name, counts.get((c.id, False), 0), counts.get((c.id, True), 0))
-        for c in communities
-    ]
+    return [CommunitySummary(r["id"], r["name"], r["n_compounds"], r["n_standalone"]) for r in rows]

@@ -18,9 +18,15 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
     from server.app import create_app
 
+    if workers == 1:
+        # One process, no worker manager: starts faster and stops cleanly on SIGINT/SIGTERM.
+        app = create_app(settings, name="wuye")
+        app.prepare(host=host, port=port, access_log=False, single_process=True)
+        Sanic.serve_single(primary=app)
+        return
     loader = AppLoader(factory=partial(create_app, settings, name="wuye"))
     app = loader.load()
-    app.prepare(host=host, port=port, workers=workers, access_log=False, single_process=workers == 1)
+    app.prepare(host=host, port=port, workers=workers, access_log=False)
     Sanic.serve(primary=app, app_loader=loader)
 
 

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import httpx
+
+from accounts.demo import seed_demo
+
+
+async def test_communities_list_counts_compounds_and_standalone_buildings(client: httpx.AsyncClient) -> None:
+    await seed_demo(hmac_key=b"k")
+    response = await client.get("/api/v1/communities")
+    assert response.status_code == 200
+    items = response.json()["items"]
+    assert [(i["name"], i["compounds"], i["standalone"]) for i in items] == [
+        ("东街社区", 25, 9),
+        ("西街社区", 53, 15),
+        ("北城社区", 50, 0),
+        ("新北社区", 29, 7),
+        ("紫荆社区", 20, 1),
+        ("南城社区", 7, 0),
+    ]
+
+
+async def test_empty_registry_lists_nothing(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/api/v1/communities")).json() == {"items": []}

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.settings import DEV_SECRET, SettingsError, from_mapping, load_settings
+
+STRONG = "k" * 40
+
+
+def test_defaults_need_no_service() -> None:
+    settings = from_mapping({})
+    assert settings.database_url.startswith("sqlite://")
+    assert settings.redis_url is None
+    assert settings.wechat_mode == "fake"
+    assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 8000, 1)
+    settings.check()  # development accepts the defaults
+
+
+def test_settings_are_frozen() -> None:
+    settings = from_mapping({})
+    with pytest.raises(AttributeError):
+        settings.port = 1  # type: ignore[misc]
+
+
+def test_production_refuses_default_secrets_and_names_them() -> None:
+    settings = from_mapping({"APP_ENV": "production", "WECHAT_MODE": "real"})
+    with pytest.raises(SettingsError) as caught:
+        settings.check()
+    text = str(caught.value)
+    assert "SECRET_KEY" in text and "HMAC_KEY" in text and "WECHAT_APP_SECRET" in text
+
+
+def test_production_refuses_short_secret_and_fake_wechat() -> None:
+    env = {"APP_ENV": "production", "SECRET_KEY": "short", "HMAC_KEY": STRONG, "WECHAT_APP_SECRET": "s"}
+    with pytest.raises(SettingsError) as caught:
+        from_mapping(env).check()
+    assert "SECRET_KEY must be at least 32" in str(caught.value)
+    assert "WECHAT_MODE" in str(caught.value)
+
+
+def test_production_with_real_secrets_starts() -> None:
+    env = {
+        "APP_ENV": "production",
+        "SECRET_KEY": STRONG,
+        "HMAC_KEY": STRONG + "h",
+        "WECHAT_MODE": "real",
+        "WECHAT_APP_SECRET": "real-secret",
+        "DATABASE_URL": "postgres://u@127.0.0.1:5432/prod",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
+    settings = from_mapping(env)
+    settings.check()
+    assert settings.secret_key != DEV_SECRET
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"PORT": "eighty"}, "PORT"),
+        ({"WORKERS": "0"}, "WORKERS"),
+        ({"APP_ENV": "staging"}, "APP_ENV"),
+        ({"WECHAT_MODE": "mock"}, "WECHAT_MODE"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"REDIS_URL": "http://x"}, "REDIS_URL"),
+    ],
+)
+def test_bad_values_are_named(env: dict[str, str], names: str) -> None:
+    with pytest.raises(SettingsError, match=names):
+        from_mapping(env)
+
+
+def test_env_file_fills_only_what_the_environment_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("PORT=9001\nWORKERS=3\n", encoding="utf-8")
+    monkeypatch.setenv("WORKERS", "2")
+    settings = load_settings(env_file)
+    assert (settings.port, settings.workers) == (9001, 2)
