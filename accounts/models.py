@@ -164,7 +164,7 @@ class Resident(Model):
     )
     relation = fields.CharEnumField(ResidentRelation, max_length=10)
     added_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="+", null=True, on_delete=fields.SET_NULL
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -248,3 +248,35 @@ class RoleGrant(Model):
     class Meta:
         table = "role_grant"
         unique_together = (("user", "role", "scope_type", "scope_id"),)
+
+
+class Department(Model):
+    """A county department that receives complaints outside the property company's remit."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=50, unique=True)
+
+    class Meta:
+        table = "department"
+
+
+class Invitation(Model):
+    """A one-time code an owner (or the committee) gives a tenant or family member to join a unit."""
+
+    id = fields.IntField(primary_key=True)
+    code_hash = fields.CharField(max_length=64, unique=True)
+    unit: fields.ForeignKeyRelation[Unit] = fields.ForeignKeyField(
+        "models.Unit", related_name="invitations", on_delete=fields.CASCADE
+    )
+    relation = fields.CharEnumField(ResidentRelation, max_length=10)
+    created_by: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, on_delete=fields.CASCADE
+    )
+    expires_at = fields.DatetimeField()
+    used_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "invitation"

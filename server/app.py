@@ -16,6 +16,8 @@ from miniprogram_api import blueprints
 from miniprogram_api.context import RequestIdFilter, request_id_of
 from server import db
 from server.errors import EnvelopeErrorHandler
+from wechat import WeChatApi, WeChatClient
+from wechat.fake import FakeWeChat
 
 _names = itertools.count()
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
@@ -35,6 +37,7 @@ def create_app(
     settings: Settings,
     *,
     cache: Cache | None = None,
+    wechat: WeChatApi | None = None,
     manage_db: bool = True,
     name: str | None = None,
 ) -> Sanic:
@@ -61,6 +64,7 @@ def create_app(
     app.ext.openapi.add_security_scheme("session", "http", scheme="bearer", bearer_format="opaque")
     app.ctx.settings = settings
     app.ctx.db_ping = db.ping
+    app.ctx.hmac_key = settings.hmac_key.encode()
 
     root, api = blueprints()
     app.blueprint(root)
@@ -74,18 +78,37 @@ def create_app(
     async def stamp_request_id(request: Request, response: HTTPResponse) -> None:
         response.headers["X-Request-ID"] = request_id_of(request)
 
-    _lifecycle(app, settings, cache, manage_db)
+    _lifecycle(app, settings, cache, wechat, manage_db)
     return app
 
 
-def _lifecycle(app: Sanic, settings: Settings, cache: Cache | None, manage_db: bool) -> None:
+def _lifecycle(
+    app: Sanic, settings: Settings, cache: Cache | None, wechat: WeChatApi | None, manage_db: bool
+) -> None:
     async def open_resources(app: Sanic) -> None:
         configure_logging()
         app.ctx.cache = cache or make_cache(settings.redis_url)
+        app.ctx.fake_wechat = None
+        if wechat is not None:
+            app.ctx.wechat = wechat
+        else:
+            base_url = settings.wechat_api_base
+            if settings.wechat_mode == "fake":
+                # Fake mode (make run): each worker runs the fake WeChat server on a loopback port and
+                # our real client talks HTTP to it; a login code "test:<openid>" logs in as that openid.
+                app.ctx.fake_wechat = FakeWeChat(settings.wechat_app_id, settings.wechat_app_secret)
+                base_url = await app.ctx.fake_wechat.start()
+            app.ctx.wechat = WeChatClient(
+                settings.wechat_app_id, settings.wechat_app_secret, app.ctx.cache, base_url=base_url
+            )
         if manage_db:
             await db.init_db(settings.database_url, pool_max=settings.db_pool_max)
 
     async def close_resources(app: Sanic) -> None:
+        if wechat is None:
+            await app.ctx.wechat.aclose()
+            if app.ctx.fake_wechat is not None:
+                await app.ctx.fake_wechat.stop()
         if cache is None:
             await app.ctx.cache.close()
         if manage_db:
