@@ -24,9 +24,11 @@ from accounts.models import (
     OwnerKind,
     Ownership,
     PropertyCompany,
+    RoleGrant,
     ServiceContract,
     Unit,
     UnitKind,
+    User,
 )
 from audit.service import SYSTEM, append, compound_stream
 
@@ -192,7 +194,36 @@ async def seed_demo(*, hmac_key: bytes, only_if_empty: bool = False) -> str:
                     subject=f"compound:{compound.id}",
                     payload={"units_created": units_created},
                 )
+        await _demo_users(east, company)
     return f"demo data loaded: {created} new rows of compounds and units"
+
+
+# In fake WeChat mode a login code "test:<openid>" logs in as that openid (see README).
+DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
+    ("demo-supervisor", "县住建局", "supervisor", "county"),
+    ("demo-community", "东街社区管理员", "community_admin", "community"),
+    ("demo-grid", "东街网格员", "grid_worker", "community"),
+    ("demo-property", "安居物业客服", "property_staff", "company"),
+)
+
+
+async def _demo_users(east: Community, company: PropertyCompany) -> None:
+    scope_ids = {"county": 0, "community": east.id, "company": company.id}
+    for openid, nickname, role, scope in DEMO_USERS:
+        user, _ = await _get_or_create(User, defaults={"nickname": nickname}, openid=openid)
+        await _get_or_create(RoleGrant, user=user, role=role, scope_type=scope, scope_id=scope_ids[scope])
+    # the chair of 阳光花园's committee, already verified as the owner of 1号楼 101 and 102
+    chair_user, _ = await _get_or_create(
+        User, defaults={"nickname": "阳光花园业委会主任"}, openid="demo-committee"
+    )
+    chair = (
+        await Owner.filter(ownerships__unit__compound__name=FILLED[0], is_developer=False)
+        .order_by("id")
+        .first()
+    )
+    if chair is not None and chair.user_id is None:  # type: ignore[attr-defined]
+        chair.user = chair_user
+        await chair.save(update_fields=["user_id"])
 
 
 def id_hash_org(key: bytes, credit_code: str) -> str:

@@ -83,3 +83,16 @@ class DuplicateName(Conflict):
 class GrantNotAllowed(Forbidden):
     code = "grant_not_allowed"
     message = "您不能授予该角色"
+
+
+class RosterInvalid(Invalid):
+    """A roster file was refused as a whole. ``details`` is {"problems": [{row, field, code, message}],
+    "total": n}: at most 200 problems, ``total`` counts all of them. Row 1 is the first data row."""
+
+    code = "roster_invalid"
+    message = "花名册有误，未导入任何数据，请按提示修改后重新上传"
+
+
+class RosterConflict(Conflict):
+    code = "roster_conflict"
+    message = "花名册导入与其他操作同时进行发生冲突，未导入任何数据，请稍后重试"

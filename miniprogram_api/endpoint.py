@@ -94,6 +94,17 @@ def parse_json_body(request: Request, model: type[BaseModel], max_size: int) -> 
         raise errors.Invalid("请求内容有误，请检查后重试", details=_field_errors(exc)) from exc
 
 
+def check_raw_body(request: Request, content_types: tuple[str, ...], max_size: int) -> None:
+    """For endpoints that take a file (CSV, JSON list, image) as the body: its type and size."""
+    content_type = (request.content_type or "").split(";")[0].strip().lower()
+    if content_type not in content_types:
+        raise errors.UnsupportedMedia(f"请求内容须为 {' 或 '.join(content_types)}")
+    if len(request.body or b"") > max_size:
+        raise errors.PayloadTooLarge(details={"max_bytes": max_size})
+    if not request.body:
+        raise errors.Invalid("请求内容为空", code="empty_body")
+
+
 def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
     data = {key: values[-1] for key, values in request.args.items()}
     try:
@@ -134,13 +145,17 @@ def endpoint(
     response: Any = None,
     status: int = 200,
     description: str = "",
-    content_type: str | None = None,
+    raw_body: dict[str, Any] | None = None,
+    max_raw_bytes: int = 8 * 1024 * 1024,
+    response_type: str = "application/json",
 ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[HTTPResponse]]]:
     def decorate(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[HTTPResponse]]:
         @wraps(handler)
         async def run(request: Request, **params: Any) -> HTTPResponse:
             principal = await access.authorize(request, params)
             settings = request.app.ctx.settings
+            if raw_body is not None:
+                check_raw_body(request, tuple(raw_body), max_raw_bytes)
             call = Call(
                 body=parse_json_body(request, body, settings.json_max_size) if body else None,
                 query=parse_query(request, query) if query else None,
@@ -149,7 +164,7 @@ def endpoint(
             )
             return to_response(await handler(request, call, **params), status)
 
-        responses = [Response({"application/json": response} if response else None, status=status)]
+        responses = [Response({response_type: response} if response else None, status=status)]
         responses += [
             Response({"application/json": ErrorOut}, status=code, description=text)
             for code, text in ERROR_RESPONSES.items()
@@ -158,7 +173,9 @@ def endpoint(
         documented = openapi.definition(
             summary=summary,
             description=(description + f"\n\n调用者：{access.description}").strip(),
-            body=RequestBody({content_type or "application/json": body}, required=True) if body else None,
+            body=RequestBody({"application/json": body}, required=True)
+            if body
+            else (RequestBody(raw_body, required=True) if raw_body else None),
             response=responses,
             secured={"session": []} if not access.public else None,
         )(run)
