@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PY_PACKAGES := config server miniprogram_api core audit accounts voting notices wechat photos
+PY_PACKAGES := config server miniprogram_api core audit accounts voting notices complaints wechat photos
 
 .PHONY: run test lint migrate bench install typecheck contracts pytest clean
 

@@ -76,7 +76,7 @@ async def _export(settings: Settings, out: str, streams: list[str] | None) -> No
         await db.close_db()
 
 
-async def _makemigrations(settings: Settings, name: str | None) -> None:
+async def _makemigrations(settings: Settings, name: str | None, apps: list[str] | None) -> None:
     from tortoise.cli.cli import CLIContext, makemigrations
 
     from server import db
@@ -85,7 +85,7 @@ async def _makemigrations(settings: Settings, name: str | None) -> None:
     # Tortoise's CLI takes the config as "module.VARIABLE"
     db.CLI_CONFIG = db.tortoise_config(settings.database_url)
     ctx = CLIContext(config="server.db.CLI_CONFIG", config_file=None)
-    await makemigrations(ctx, (), False, name)
+    await makemigrations(ctx, tuple(apps or ()), False, name)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply the committed migrations")
     mk = sub.add_parser("makemigrations", help="write a migration for model changes (developers)")
     mk.add_argument("--name")
+    mk.add_argument("--app", action="append", help="only this app label (repeatable): models, voting, ...")
     seed = sub.add_parser("seed-demo", help="load the demo county (idempotent)")
     seed.add_argument("--if-empty", action="store_true", help="do nothing when the registry has data")
     audit = sub.add_parser("audit", help="audit log tools")
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(db.migrate(settings.database_url))
         return 0
     if args.command == "makemigrations":
-        asyncio.run(_makemigrations(settings, args.name))
+        asyncio.run(_makemigrations(settings, args.name, args.app))
         return 0
     if args.command == "seed-demo":
         print(asyncio.run(_seed(settings, args.if_empty)))

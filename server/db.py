@@ -10,8 +10,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate as migrate_api
 
-MODEL_MODULES = ["audit.models", "accounts.models"]
-MIGRATIONS = "server.migrations"
+# One Tortoise app per domain that owns tables, each with its own migrations package; the core app
+# ("models": audit and the registry) keeps its historical label, so other apps refer to "models.Unit".
+APPS: dict[str, tuple[list[str], str]] = {
+    "models": (["audit.models", "accounts.models"], "server.migrations"),
+}
 CLI_CONFIG: dict[str, Any] = {}  # filled by `python -m server makemigrations`
 
 
@@ -34,11 +37,8 @@ def tortoise_config(url: str, *, pool_max: int = 10) -> dict[str, Any]:
     return {
         "connections": {"default": _with_defaults(url, pool_max)},
         "apps": {
-            "models": {
-                "models": MODEL_MODULES,
-                "default_connection": "default",
-                "migrations": MIGRATIONS,
-            }
+            label: {"models": modules, "default_connection": "default", "migrations": migrations}
+            for label, (modules, migrations) in APPS.items()
         },
         "use_tz": True,
         "timezone": "UTC",

@@ -1,0 +1,1 @@
+"""Complaints and reports with photos: dispatch, time limits, rating."""
