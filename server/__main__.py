@@ -77,15 +77,27 @@ async def _export(settings: Settings, out: str, streams: list[str] | None) -> No
 
 
 async def _makemigrations(settings: Settings, name: str | None, apps: list[str] | None) -> None:
-    from tortoise.cli.cli import CLIContext, makemigrations
+    """Like Tortoise's makemigrations, but every app is loaded (domain apps refer to "models.Unit")
+    and only the apps asked for get a migration written, so engineers working on different domains
+    do not write each other's migrations."""
+    from tortoise.cli.cli import _ensure_migrations_package, tortoise_cli_context
+    from tortoise.migrations.autodetector import MigrationAutodetector
+    from tortoise.migrations.writer import format_migration_name
 
     from server import db
 
     db.ensure_sqlite_dir(settings.database_url)
-    # Tortoise's CLI takes the config as "module.VARIABLE"
-    db.CLI_CONFIG = db.tortoise_config(settings.database_url)
-    ctx = CLIContext(config="server.db.CLI_CONFIG", config_file=None)
-    await makemigrations(ctx, tuple(apps or ()), False, name)
+    config = db.tortoise_config(settings.database_url)
+    for label, app_config in config["apps"].items():
+        _ensure_migrations_package(label, app_config)
+    async with tortoise_cli_context(config) as ctx:
+        writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
+    for writer in writers:
+        if apps and writer.app_label not in apps:
+            continue
+        if name:
+            writer.name = format_migration_name(int(writer.name.split("_", 1)[0]), name)
+        print(f"created {writer.app_label}.{writer.name}: {writer.write()}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@ listeners, puts services on app.ctx and maps errors to HTTP once."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 
@@ -14,6 +15,7 @@ from core.cache import Cache, make_cache
 from core.jsonutil import dumps
 from miniprogram_api import blueprints
 from miniprogram_api.context import RequestIdFilter, request_id_of
+from photos.storage import LocalStorage
 from server import db
 from server.errors import EnvelopeErrorHandler
 from wechat import WeChatApi, WeChatClient
@@ -39,6 +41,7 @@ def create_app(
     cache: Cache | None = None,
     wechat: WeChatApi | None = None,
     manage_db: bool = True,
+    background: bool = True,
     name: str | None = None,
 ) -> Sanic:
     """Build the app. Tests pass their own cache and open the database themselves
@@ -65,6 +68,7 @@ def create_app(
     app.ctx.settings = settings
     app.ctx.db_ping = db.ping
     app.ctx.hmac_key = settings.hmac_key.encode()
+    app.ctx.photo_storage = LocalStorage(settings.media_dir)
 
     root, api = blueprints()
     app.blueprint(root)
@@ -79,7 +83,36 @@ def create_app(
         response.headers["X-Request-ID"] = request_id_of(request)
 
     _lifecycle(app, settings, cache, wechat, manage_db)
+    if background:
+        app.register_listener(_start_clock, "after_server_start")  # type: ignore[arg-type]
+        app.register_listener(_stop_clock, "before_server_stop")  # type: ignore[arg-type]
     return app
+
+
+CLOCK_SECONDS = 5
+
+
+async def _clock(app: Sanic) -> None:
+    """What time alone decides (open, close, finalise motions) and sealing cast ballots into their
+    chains. Every worker runs it; the transitions and the sealing are safe to race."""
+    from voting import lifecycle, sealing
+
+    log = logging.getLogger("wuye.clock")
+    while True:
+        await asyncio.sleep(CLOCK_SECONDS)
+        try:
+            await lifecycle.tick()
+            await sealing.seal_open_motions()
+        except Exception:  # the clock must keep ticking; the error is logged
+            log.exception("clock tick failed")
+
+
+async def _start_clock(app: Sanic) -> None:
+    app.ctx.clock_task = asyncio.get_running_loop().create_task(_clock(app))
+
+
+async def _stop_clock(app: Sanic) -> None:
+    app.ctx.clock_task.cancel()
 
 
 def _lifecycle(

@@ -14,6 +14,10 @@ from tortoise.migrations.api import migrate as migrate_api
 # ("models": audit and the registry) keeps its historical label, so other apps refer to "models.Unit".
 APPS: dict[str, tuple[list[str], str]] = {
     "models": (["audit.models", "accounts.models"], "server.migrations"),
+    "photos": (["photos.models"], "photos.migrations"),
+    "complaints": (["complaints.models"], "complaints.migrations"),
+    "voting": (["voting.models"], "voting.migrations"),
+    "notices": (["notices.models"], "notices.migrations"),
 }
 CLI_CONFIG: dict[str, Any] = {}  # filled by `python -m server makemigrations`
 

@@ -13,7 +13,7 @@ Invalid
 
 from __future__ import annotations
 
-from core.errors import Invalid
+from core.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 class VotingRollInvalid(Invalid):
@@ -54,3 +54,53 @@ class BallotTooManyCandidates(BallotInvalid):
 class ElectionInvalid(Invalid):
     code = "election_invalid"
     message = "选举设置不正确：候选人不能重复，应选名额至少为一名"
+
+
+class MotionNotFound(NotFound):
+    code = "motion_not_found"
+    message = "未找到该表决事项"
+
+
+class MotionWrongState(Conflict):
+    code = "motion_wrong_state"
+    message = "表决事项当前状态不允许此操作"
+
+
+class MotionInvalid(Invalid):
+    code = "motion_invalid"
+    message = "表决事项内容有误"
+
+
+class VotingNotOpen(Conflict):
+    code = "voting_not_open"
+    message = "不在投票时间内"
+
+
+class NotAVoter(Forbidden):
+    code = "not_a_voter"
+    message = "您不在本次表决的业主名单中，或尚未完成业主认证"
+
+
+class BallotAlreadyCast(Conflict):
+    code = "ballot_already_cast"
+    message = "您已投票，本事项不允许修改选票"
+
+
+class ExtensionRefused(Conflict):
+    code = "extension_refused"
+    message = "投票期限只能延长一次，且不得超过规定天数"
+
+
+class ProxyNotFound(NotFound):
+    code = "proxy_not_found"
+    message = "未找到该委托"
+
+
+class ReceiptNotFound(NotFound):
+    code = "receipt_not_found"
+    message = "未找到该回执码对应的选票"
+
+
+class ArchiveLocked(Forbidden):
+    code = "archive_locked"
+    message = "表决资料在结果确定后一年内不得删除"

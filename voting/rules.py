@@ -209,9 +209,19 @@ def tally(
         except ValueError:
             raise BallotInvalid(details={"voter_id": voter_id, "choice": choice}) from None
         sides[side] += roll.voter(voter_id).weight
-    agree, oppose = sides[Choice.AGREE], sides[Choice.OPPOSE]
-    participating = agree + oppose + sides[Choice.ABSTAIN]
-    non_voters = roll.total - participating
+    return decide(matter, roll.total, sides, follow_majority=follow_majority)
+
+
+def decide(
+    matter: Matter, total: Weight, sides: Mapping[Choice, Weight], *, follow_majority: bool = False
+) -> Tally:
+    """The decision from aggregated weights (what ``tally`` computes from single ballots, or what the
+    database sums up with GROUP BY). The 从多 rule is documented on ``tally``."""
+    agree = sides.get(Choice.AGREE, Weight())
+    oppose = sides.get(Choice.OPPOSE, Weight())
+    abstain = sides.get(Choice.ABSTAIN, Weight())
+    participating = agree + oppose + abstain
+    non_voters = total - participating
 
     followed: Choice | None = None
     if follow_majority:
@@ -220,17 +230,15 @@ def tally(
     agreeing = agree + non_voters if followed is Choice.AGREE else agree
     return Tally(
         matter=matter,
-        total=roll.total,
+        total=total,
         agree=agree,
         oppose=oppose,
-        abstain=sides[Choice.ABSTAIN],
+        abstain=abstain,
         non_voters=non_voters,
         follow_majority=follow_majority,
         followed=followed,
-        participation_area=RatioTest.of(
-            participating.area_hundredths, roll.total.area_hundredths, PARTICIPATION
-        ),
-        participation_headcount=RatioTest.of(participating.headcount, roll.total.headcount, PARTICIPATION),
+        participation_area=RatioTest.of(participating.area_hundredths, total.area_hundredths, PARTICIPATION),
+        participation_headcount=RatioTest.of(participating.headcount, total.headcount, PARTICIPATION),
         agreement_area=RatioTest.of(agreeing.area_hundredths, base.area_hundredths, matter.threshold),
         agreement_headcount=RatioTest.of(agreeing.headcount, base.headcount, matter.threshold),
     )
@@ -349,6 +357,21 @@ def tally_election(
     for voter_id, chosen in selections.items():
         for c in chosen:
             votes[c] += roll.voter(voter_id).weight
+    return decide_election(roll.total, participating, votes, seats, matter=matter)
+
+
+def decide_election(
+    total: Weight,
+    participating: Weight,
+    votes: Mapping[CandidateId, Weight],
+    seats: int,
+    *,
+    matter: Matter = Matter.ELECT_COMMITTEE,
+) -> ElectionResult:
+    """The election outcome from aggregated weights: ``votes`` has every candidate (zero if unvoted)."""
+    candidates = list(votes)
+    if seats < 1 or not candidates:
+        raise ElectionInvalid(details={"seats": seats, "candidate_ids": candidates})
 
     def rank(c: CandidateId) -> tuple[int, int]:
         return (-votes[c].headcount, -votes[c].area_hundredths)
@@ -364,10 +387,8 @@ def tally_election(
         )
         for c in sorted(candidates, key=lambda c: (*rank(c), c))
     )
-    participation_area = RatioTest.of(
-        participating.area_hundredths, roll.total.area_hundredths, PARTICIPATION
-    )
-    participation_headcount = RatioTest.of(participating.headcount, roll.total.headcount, PARTICIPATION)
+    participation_area = RatioTest.of(participating.area_hundredths, total.area_hundredths, PARTICIPATION)
+    participation_headcount = RatioTest.of(participating.headcount, total.headcount, PARTICIPATION)
     quorate = participation_area.passed and participation_headcount.passed
     passing = [r.candidate_id for r in results if r.passed] if quorate else []
 
@@ -382,7 +403,7 @@ def tally_election(
     return ElectionResult(
         matter=matter,
         seats=seats,
-        total=roll.total,
+        total=total,
         participating=participating,
         participation_area=participation_area,
         participation_headcount=participation_headcount,

@@ -1,0 +1,185 @@
+"""Casting ballots. One current ballot per voter and motion is held by a unique constraint; every
+cast is kept as its own row; each returns a receipt (the ballot's hash and a short code).
+
+Casting never touches the motion's chain head: ballots are sealed into the chain in batches by the
+Merkle root of their hashes (voting.sealing), so throughput is not serialised on one row."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from core import clock
+from core.jsonutil import canonical
+from voting import errors
+from voting.models import (
+    Ballot,
+    BallotChoice,
+    Channel,
+    CurrentBallot,
+    Motion,
+    MotionItem,
+    MotionStatus,
+    ProxyAuthorization,
+    ProxyStatus,
+    Voter,
+)
+from voting.rules import Choice, validate_selection
+
+BALLOT_SCHEME = "wuye-ballot/1"
+# Items never change once created (there is no edit of items); keyed with the creation time too, so a
+# reused id (a database restored or reset) can never serve another motion's items.
+_items_cache: dict[tuple[int, str], list[MotionItem]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    ballot_id: int
+    receipt_code: str
+    ballot_hash: str
+    nonce: str
+    cast_at: datetime
+    channel: str
+    counted: bool  # False for a paper entry that an electronic ballot outranks
+
+
+def ballot_hash(
+    motion_id: int, voter_id: int, channel: str, choices: dict[str, Any], cast_at: str, nonce: str
+) -> str:
+    body = {
+        "scheme": BALLOT_SCHEME,
+        "motion": motion_id,
+        "voter": voter_id,
+        "channel": channel,
+        "choices": choices,
+        "cast_at": cast_at,
+        "nonce": nonce,
+    }
+    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def receipt_code(hash_hex: str) -> str:
+    return base64.b32encode(bytes.fromhex(hash_hex)[:10]).decode()[:12]
+
+
+async def items_of(motion: Motion) -> list[MotionItem]:
+    key = (motion.id, clock.iso_utc(motion.created_at))
+    items = _items_cache.get(key)
+    if items is None:
+        items = await MotionItem.filter(motion_id=motion.id).order_by("position")
+        if len(_items_cache) > 1000:
+            _items_cache.clear()
+        _items_cache[key] = items
+    return items
+
+
+def normalise_choices(
+    items: list[MotionItem], given: dict[str, Any]
+) -> tuple[dict[str, Any], list[tuple[int, str, int | None]]]:
+    """Every item answered; resolutions agree/oppose/abstain; elections up to `seats` known candidates."""
+    by_id = {str(i.id): i for i in items}
+    if set(given) != set(by_id):
+        raise errors.BallotInvalid("须对每一个表决项作出选择", details={"expected_items": sorted(by_id)})
+    normal: dict[str, Any] = {}
+    rows: list[tuple[int, str, int | None]] = []
+    for key, item in by_id.items():
+        value = given[key]
+        if item.seats is None:
+            try:
+                choice = Choice(value)
+            except ValueError:
+                raise errors.BallotInvalid("请选择同意、反对或弃权", details={"item": item.id}) from None
+            normal[key] = choice.value
+            rows.append((item.id, choice.value, None))
+        else:
+            if not isinstance(value, list) or not all(isinstance(c, int) for c in value):
+                raise errors.BallotInvalid("选举项须为候选人编号列表", details={"item": item.id})
+            chosen = validate_selection(value, [c["id"] for c in item.candidates], item.seats)
+            normal[key] = sorted(chosen)
+            rows += [(item.id, "elect", c) for c in sorted(chosen)] or [(item.id, "none", None)]
+    return normal, rows
+
+
+def _window_open(motion: Motion, channel: Channel, now: datetime) -> bool:
+    if channel is Channel.PAPER:  # paper ballots are entered afterwards, until the count
+        return motion.status in (MotionStatus.OPEN, MotionStatus.CLOSED) and now >= motion.opens_at
+    return motion.status is MotionStatus.OPEN and motion.opens_at <= now < motion.closes_at
+
+
+async def voter_for(motion: Motion, user_id: int, channel: Channel, for_voter: int | None) -> Voter:
+    if channel is Channel.ELECTRONIC:
+        voter = await Voter.filter(motion_id=motion.id, owner__user_id=user_id).first()
+    elif channel is Channel.PROXY:
+        allowed = await ProxyAuthorization.exists(
+            motion_id=motion.id, voter_id=for_voter, proxy_user_id=user_id, status=ProxyStatus.APPROVED
+        )
+        voter = await Voter.get_or_none(id=for_voter, motion_id=motion.id) if allowed else None
+    else:
+        voter = await Voter.get_or_none(id=for_voter, motion_id=motion.id)
+    if voter is None:
+        raise errors.NotAVoter()
+    return voter
+
+
+async def cast(
+    motion: Motion, user_id: int, given: dict[str, Any], *, channel: Channel = Channel.ELECTRONIC,
+    for_voter: int | None = None, scan_ref: str | None = None,
+) -> Receipt:  # fmt: skip
+    now = clock.now()
+    if not _window_open(motion, channel, now):
+        raise errors.VotingNotOpen(details={"status": motion.status.value})
+    voter = await voter_for(motion, user_id, channel, for_voter)
+    choices, rows = normalise_choices(await items_of(motion), given)
+    nonce = secrets.token_hex(16)
+    digest = ballot_hash(motion.id, voter.id, channel.value, choices, clock.iso_utc(now), nonce)
+    async with in_transaction():
+        ballot = await Ballot.create(
+            motion_id=motion.id, voter_id=voter.id, channel=channel, cast_by_id=user_id, cast_at=now, choices=choices,
+            nonce=nonce, ballot_hash=digest, receipt_code=receipt_code(digest), scan_ref=scan_ref,
+        )  # fmt: skip
+        await BallotChoice.bulk_create(
+            [BallotChoice(ballot_id=ballot.id, item_id=i, choice=c, candidate=cand) for i, c, cand in rows]
+        )
+        counted = await _make_current(motion, voter, ballot, channel)
+    return Receipt(ballot.id, ballot.receipt_code, digest, nonce, now, channel.value, counted)
+
+
+async def _make_current(motion: Motion, voter: Voter, ballot: Ballot, channel: Channel) -> bool:
+    try:
+        async with in_transaction():
+            await CurrentBallot.create(
+                motion_id=motion.id, voter_id=voter.id, ballot_id=ballot.id, channel=channel
+            )
+        return True
+    except IntegrityError:
+        pass
+    # The voter already has a current ballot: lock it (PostgreSQL; SQLite serialises writers itself).
+    current = await CurrentBallot.filter(motion_id=motion.id, voter_id=voter.id).select_for_update().first()
+    assert current is not None
+    if channel is Channel.PAPER and current.channel is not Channel.PAPER:
+        return False  # where an owner voted both ways, the electronic ballot counts
+    if not motion.allow_change and current.channel is not Channel.PAPER and channel is not Channel.PAPER:
+        raise errors.BallotAlreadyCast()
+    updated = await CurrentBallot.filter(id=current.id, version=current.version).update(
+        ballot_id=ballot.id, channel=channel, version=current.version + 1
+    )
+    if not updated:
+        raise errors.BallotAlreadyCast("选票正在被同时修改，请重试")
+    return True
+
+
+async def my_ballot(motion: Motion, user_id: int) -> tuple[Voter | None, Ballot | None]:
+    voter = await Voter.filter(motion_id=motion.id, owner__user_id=user_id).first()
+    if voter is None:
+        return None, None
+    current = (
+        await CurrentBallot.filter(motion_id=motion.id, voter_id=voter.id).prefetch_related("ballot").first()
+    )
+    return voter, current.ballot if current else None
