@@ -47,6 +47,14 @@ async def _verify(settings: Settings, file: str | None, streams: list[str] | Non
     if file:
         document = json.loads(Path(file).read_text(encoding="utf-8"))
         report = verify_export(document)
+        if "ballots" in document:  # a motion export: its ballots and sealed batches too
+            from voting.verify import verify_motion_export
+
+            ballot_problems = verify_motion_export(document)
+            for problem in ballot_problems:
+                print(f"BROKEN: {problem}")
+            if ballot_problems:
+                return 1
     else:
         from server import db
 
@@ -91,6 +99,7 @@ async def _makemigrations(settings: Settings, name: str | None, apps: list[str] 
     for label, app_config in config["apps"].items():
         _ensure_migrations_package(label, app_config)
     async with tortoise_cli_context(config) as ctx:
+        assert ctx.apps is not None
         writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
     for writer in writers:
         if apps and writer.app_label not in apps:

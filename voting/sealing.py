@@ -106,7 +106,7 @@ async def seal_open_motions() -> int:
     sealed = 0
     for motion_id in await Motion.filter(status=MotionStatus.OPEN).values_list("id", flat=True):
         try:
-            sealed += await seal_all(motion_id)
+            sealed += await seal_all(int(motion_id))  # type: ignore[call-overload]
         except errors.MotionWrongState:
             continue  # another worker sealed the same ballots first
     return sealed

@@ -68,6 +68,13 @@ class World:
             json={"choices": choices, **extra},
         )
 
+    async def on_roll(self, motion_id: int) -> list[int]:
+        """Owner ids on the motion's roll who have an account (the developer has none)."""
+        from voting.models import Voter
+
+        owners = await Voter.filter(motion_id=motion_id).values_list("owner_id", flat=True)
+        return sorted(o for o in owners if o in self.owners)
+
     async def item_ids(self, motion_id: int) -> list[int]:
         detail = await self.api.get(f"{self.admin}/{motion_id}", headers=self.chair)
         return [i["id"] for i in detail.json()["items"]]
