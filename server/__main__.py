@@ -51,8 +51,8 @@ async def _verify(settings: Settings, file: str | None, streams: list[str] | Non
             from voting.verify import verify_motion_export
 
             ballot_problems = verify_motion_export(document)
-            for problem in ballot_problems:
-                print(f"BROKEN: {problem}")
+            for text in ballot_problems:
+                print(f"BROKEN: {text}")
             if ballot_problems:
                 return 1
     else:
