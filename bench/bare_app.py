@@ -26,9 +26,27 @@ def build(database_url: str) -> Sanic:
         rows = await Community.all().order_by("id").values("id", "name")
         return json({"items": rows})
 
+    @app.post("/insert")
+    async def insert(request):  # type: ignore[no-untyped-def]
+        # the yardstick for casting: parse a JSON body, insert one row, answer JSON
+        from tortoise import connections
+
+        body = request.json
+        conn = connections.get("default")
+        mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
+        await conn.execute_query(f"INSERT INTO bench_insert (payload) VALUES ({mark})", [str(body)])
+        return json({"ok": True}, status=201)
+
     @app.before_server_start
     async def open_db(app: Sanic) -> None:
         await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+        from tortoise import connections
+
+        conn = connections.get("default")
+        key = "SERIAL" if conn.capabilities.dialect == "postgres" else "INTEGER"
+        await conn.execute_script(
+            f"CREATE TABLE IF NOT EXISTS bench_insert (id {key} PRIMARY KEY, payload TEXT)"
+        )
 
     @app.after_server_stop
     async def close_db(app: Sanic) -> None:

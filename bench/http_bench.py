@@ -63,9 +63,10 @@ def process(args: list[str], env: dict[str, str], probe: str) -> Iterator[None]:
             proc.kill()
 
 
-def wrk(url: str, seconds: int, connections: int) -> tuple[float, float]:
+def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> tuple[float, float]:
+    extra = ["-s", script] if script else []
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", *extra, url],
         capture_output=True,
         text=True,
         check=True,
@@ -77,6 +78,8 @@ def wrk(url: str, seconds: int, connections: int) -> tuple[float, float]:
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise RuntimeError(f"{url}: {errors.group(1)} error responses")
+    if "Socket errors" in out:
+        raise RuntimeError(f"{url}: socket errors: {out}")
     return rps, float(p99_raw.group(1)) * scale
 
 

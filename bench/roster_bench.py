@@ -10,6 +10,7 @@ new even when an earlier run left the same ID numbers behind.
 The roster: one row per unit and owner; every 10th unit co-owned by two people (the first designated
 to vote), one owner holding 20 units, the last 2 % of the units the developer's (undelivered), 1 % of
 the units without an owner yet, phones on half of the owners, a certificate number on every owner row.
+Co-owned units take two rows, so a file stays within the 20,000-row limit up to about 18,000 units.
 
 Two passes on two fresh compounds:
   timing  parse+validate (parse_roster), full import, identical re-import, export; wall clock

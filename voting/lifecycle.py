@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 from accounts.models import Building, Compound, Ownership
 from audit.service import SYSTEM, Actor, append
 from core import clock
-from voting import errors
+from voting import board, errors
 from voting.models import Motion, MotionItem, MotionStatus, Voter
 from voting.roll import RollUnit, UnitOwner, build_roll
 from voting.rules import Matter
@@ -156,7 +156,10 @@ async def announce(actor: Actor, motion: Motion) -> Motion:
             details={"earliest_opens_at": clock.iso_utc(earliest)},
         )
     payload = {"opens_at": clock.iso_utc(motion.opens_at), "closes_at": clock.iso_utc(motion.closes_at)}
-    return await _move(motion, {S.DRAFT}, S.ANNOUNCED, actor, payload, announced_at=now)
+    async with in_transaction():  # the motion is announced exactly when its notice is on the board
+        motion = await _move(motion, {S.DRAFT}, S.ANNOUNCED, actor, payload, announced_at=now)
+        await board.announce(motion, await MotionItem.filter(motion_id=motion.id).order_by("position"), actor)
+    return motion
 
 
 async def _roll_units(motion: Motion) -> list[RollUnit]:
@@ -296,14 +299,17 @@ async def publish(actor: Actor, motion: Motion) -> Motion:
     """Counted → objection period (询异): the result is public and may be challenged until it ends."""
     now = clock.now()
     until = now + timedelta(days=motion.objection_days)
-    return await _move(
-        motion,
-        {S.COUNTED},
-        S.OBJECTION,
-        actor,
-        {"objection_until": clock.iso_utc(until)},
-        objection_until=until,
-    )
+    async with in_transaction():  # the result is in the objection period exactly when it is on the board
+        motion = await _move(
+            motion,
+            {S.COUNTED},
+            S.OBJECTION,
+            actor,
+            {"objection_until": clock.iso_utc(until)},
+            objection_until=until,
+        )
+        await board.result(motion, actor)
+    return motion
 
 
 async def finalize(actor: Actor, motion: Motion, *, now: datetime | None = None) -> Motion:

@@ -226,6 +226,19 @@ async def test_count_publish_and_the_two_thresholds_on_the_same_ballots(world: W
     assert second["agreement_headcount"]["passed"] is False
     published = await world.step(motion_id, "publish")
     assert published["status"] == "objection"
+    from notices.models import Notice
+
+    board = await Notice.filter(
+        compound_id=world.compound.id, category__in=["motion", "vote_result"]
+    ).order_by("id")
+    assert [(n.category, n.status.value) for n in board] == [
+        ("motion", "published"),
+        ("vote_result", "published"),
+    ]
+    assert (
+        board[1].data["result"]["items"][0]["passed"] is True
+        and "未通过" in (await board[1].revisions.all())[0].body_markdown
+    )
     listing = (await world.api.get(f"/api/v1/motions/{motion_id}/ballot-list")).json()
     assert len(listing) == len(voting_owners) and all("name" not in row for row in listing)
     early = await world.api.post(f"{world.admin}/{motion_id}/finalize", headers=world.chair)
