@@ -1,27 +1,21 @@
 """Archive of a motion: the roll and every ballot (all casts, with which one counted), as CSV and XLSX.
-Names never appear: rooms, areas and roll numbers identify voters. Nothing is deletable for a year
-after the result is final (the product offers no delete; ArchiveLocked guards any future one)."""
+Names never appear: rooms, areas and roll numbers identify voters. Nothing is deletable: the product has
+no delete for motions, rolls or ballots, and every foreign key to them is ON DELETE RESTRICT, so the
+database itself refuses to drop a motion that has a roll or ballots (kept at least the one year in
+which an owner may ask a court to set a decision aside)."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
 import io
-from datetime import timedelta
 from typing import Any
 
 from core import clock
-from voting import errors
 from voting.models import Ballot, CurrentBallot, Motion, Voter
 from voting.roll import hundredths_to_area
 
-RETENTION = timedelta(days=366)
 HEADER = ["名单编号", "房号", "面积", "投票方式", "投票时间", "选择", "是否计入", "选票哈希", "回执码"]
-
-
-def ensure_deletable(motion: Motion) -> None:
-    if motion.final_at is None or clock.now() < motion.final_at + RETENTION:
-        raise errors.ArchiveLocked()
 
 
 async def rows(motion: Motion) -> list[list[Any]]:

@@ -99,8 +99,3 @@ class ProxyNotFound(NotFound):
 class ReceiptNotFound(NotFound):
     code = "receipt_not_found"
     message = "未找到该回执码对应的选票"
-
-
-class ArchiveLocked(Forbidden):
-    code = "archive_locked"
-    message = "表决资料在结果确定后一年内不得删除"

@@ -168,3 +168,17 @@ async def test_a_thousand_voters_casting_at_once_all_land(serve, cache: Cache, c
         assert Decimal(item_result["agree"]["area"]) == expected_agree_area
         assert item_result["passed"] is True
     assert (await verify_database()).ok
+
+
+async def test_the_database_refuses_to_delete_a_motion_with_ballots(world: World) -> None:
+    from tortoise.exceptions import IntegrityError, OperationalError
+
+    motion_id = await world.open()
+    (item,) = await world.item_ids(motion_id)
+    assert (await world.cast(motion_id, (await world.on_roll(motion_id))[1], {str(item): "agree"})).status_code == 201
+    try:
+        await Motion.filter(id=motion_id).delete()
+    except (IntegrityError, OperationalError):
+        pass
+    assert await Motion.filter(id=motion_id).exists()
+    assert await Ballot.filter(motion_id=motion_id).count() == 1
