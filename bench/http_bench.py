@@ -66,7 +66,7 @@ def process(args: list[str], env: dict[str, str], probe: str) -> Iterator[None]:
 def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> tuple[float, float]:
     extra = ["-s", script] if script else []
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", *extra, url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", *extra, url],
         capture_output=True,
         text=True,
         check=True,

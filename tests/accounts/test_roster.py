@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -62,7 +63,7 @@ def cert(n: int) -> str:
 
 
 def line(
-    building: str = "1号楼", unit: str = "101", kind: str = "flat", area: str = "89.37", **rest: str
+    *, building: str = "1号楼", unit: str = "101", kind: str = "flat", area: str = "89.37", **rest: str
 ) -> dict:
     return {"building": building, "unit": unit, "kind": kind, "area": area, **rest}
 
@@ -524,8 +525,6 @@ async def test_the_import_is_audited_without_personal_data(compound: Compound) -
         "ownerships_updated": 0,
         "ownerships_removed": 0,
     }
-    import hashlib
-
     assert report.sha256 == hashlib.sha256(data).hexdigest()
 
 
