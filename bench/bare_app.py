@@ -21,10 +21,18 @@ def build(database_url: str) -> Sanic:
 
     @app.get("/db")
     async def read(request):  # type: ignore[no-untyped-def]
-        from accounts.models import Community
+        # the same query as /api/v1/communities, without our middleware, pydantic or envelope
+        from accounts.registry import list_communities
 
-        rows = await Community.all().order_by("id").values("id", "name")
-        return json({"items": rows})
+        rows = await list_communities()
+        return json(
+            {
+                "items": [
+                    {"id": r.id, "name": r.name, "compounds": r.compounds, "standalone": r.standalone}
+                    for r in rows
+                ]
+            }
+        )
 
     @app.post("/insert")
     async def insert(request):  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@
 Pairs (ours vs yardstick):
   /health               vs bare /hello  (framework + our middleware, error handler, pydantic)
   /api/v1/communities   vs bare /hello  (a real database read endpoint vs hello-world)
-  /api/v1/communities   vs bare /db     (the same kind of read without our layers)
+  /api/v1/communities   vs bare /db     (the same query through bare Sanic: our layers' cost)
 Both servers run one worker each, started fresh; each pair is measured alternately twice and the
 better of two runs kept for each side, so a noisy neighbour hurts both. Uses wrk when installed
 (apt-get install wrk), else a small asyncio keep-alive load generator. Loopback only.
