@@ -223,7 +223,7 @@ def test_every_admin_route_is_in_the_matrix(server) -> None:
     declared = {
         (method, "/" + route.path.removeprefix("api/v1").strip("/"))
         for route in server.app.router.routes
-        if route.path.startswith("api/v1/admin")
+        if route.path.startswith("api/v1/admin") and "/motions" not in route.path  # voting has its own matrix
         for method in route.methods - {"HEAD", "OPTIONS"}
     }
     covered = set()

@@ -175,7 +175,9 @@ async def test_the_database_refuses_to_delete_a_motion_with_ballots(world: World
 
     motion_id = await world.open()
     (item,) = await world.item_ids(motion_id)
-    assert (await world.cast(motion_id, (await world.on_roll(motion_id))[1], {str(item): "agree"})).status_code == 201
+    assert (
+        await world.cast(motion_id, (await world.on_roll(motion_id))[1], {str(item): "agree"})
+    ).status_code == 201
     try:
         await Motion.filter(id=motion_id).delete()
     except (IntegrityError, OperationalError):
