@@ -5,7 +5,7 @@ The ``code`` is part of the API contract (stable English snake case); ``message`
 
 from __future__ import annotations
 
-from core.errors import Invalid, PayloadTooLarge, UnsupportedMedia
+from core.errors import Conflict, Invalid, NotFound, PayloadTooLarge, UnsupportedMedia
 
 
 class PhotoEmpty(Invalid):
@@ -41,3 +41,13 @@ class PhotoCorrupt(Invalid):
 class PhotoKeyInvalid(Invalid):
     code = "photo_key_invalid"
     message = "图片地址不正确"
+
+
+class PhotoNotFound(NotFound):
+    code = "photo_not_found"
+    message = "图片不存在或无权查看"
+
+
+class PhotoNotAttachable(Conflict):
+    code = "photo_not_attachable"
+    message = "图片不存在、不是您上传的，或已被使用"

@@ -31,12 +31,20 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
 
 async def _seed(settings: Settings, if_empty: bool) -> str:
+    """The demo county, then what each domain adds to it (notices, the complaints catalogue)."""
     from accounts.demo import seed_demo
+    from complaints.demo import seed_complaints_catalog
+    from notices.demo import seed_notices
     from server import db
 
     await db.init_db(settings.database_url)
     try:
-        return await seed_demo(hmac_key=settings.hmac_key.encode(), only_if_empty=if_empty)
+        message = await seed_demo(hmac_key=settings.hmac_key.encode(), only_if_empty=if_empty)
+        if "not loaded" in message:
+            return message
+        catalog = await seed_complaints_catalog()
+        notices = await seed_notices()
+        return f"{message}; {notices} demo notices; complaints catalogue {catalog}"
     finally:
         await db.close_db()
 

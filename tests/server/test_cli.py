@@ -28,14 +28,18 @@ def test_migrate_seed_and_verify_from_nothing(tmp_path: Path) -> None:
     assert run_cli("migrate", env=env).returncode == 0
     first = run_cli("seed-demo", env=env)
     assert first.returncode == 0, first.stderr
-    assert "demo data loaded: 336 new rows" in first.stdout
+    assert "demo data loaded: 336 new rows" in first.stdout and "8 demo notices" in first.stdout
     again = run_cli("seed-demo", env=env)
-    assert "demo data loaded: 0 new rows" in again.stdout
+    assert "demo data loaded: 0 new rows" in again.stdout and "0 demo notices" in again.stdout
     skipped = run_cli("seed-demo", "--if-empty", env=env)
     assert "not loaded" in skipped.stdout
     assert run_cli("migrate", env=env).returncode == 0  # applying twice is a no-op
     verified = run_cli("audit", "verify", env=env)
-    assert verified.returncode == 0 and "OK: 3 streams, 3 events" in verified.stdout
+    assert (
+        verified.returncode == 0
+        and verified.stdout.startswith("OK: 4 streams,")
+        and "every chain intact" in verified.stdout
+    )
 
 
 def test_production_refuses_to_start_and_names_the_secret(tmp_path: Path) -> None:
