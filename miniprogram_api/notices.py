@@ -19,6 +19,7 @@ from accounts import roles as account_roles
 from accounts import sessions
 from accounts.errors import RoleMissing
 from accounts.roles import Role
+from complaints.service import record_media_verdict
 from core.errors import Forbidden, NotFound
 from core.jsonutil import loads
 from miniprogram_api.auth import ROLE_NAMES, bearer_token
@@ -240,12 +241,12 @@ async def push_event(request: Request, call: Call[None, None]) -> HTTPResponse:
     if isinstance(event, dict) and event.get("Event") == "wxa_media_check":
         result = event.get("result")
         result = result if isinstance(result, dict) else {}
-        await lifecycle.media_verdict(
-            request.app.ctx.cache,
-            trace_id=str(event.get("trace_id", "")),
-            suggest=str(result.get("suggest", "")),
-            label=int(result.get("label") or 0),
+        trace_id, suggest = str(event.get("trace_id", "")), str(result.get("suggest", ""))
+        handled = await lifecycle.media_verdict(
+            request.app.ctx.cache, trace_id=trace_id, suggest=suggest, label=int(result.get("label") or 0)
         )
+        if not handled:  # not a notice image: perhaps a complaint photo
+            await record_media_verdict(trace_id, suggest)
     # WeChat retries anything but "success"; an unknown event is acknowledged, not retried forever.
     return HTTPResponse("success", content_type="text/plain")
 
