@@ -93,8 +93,10 @@ CLOCK_SECONDS = 5
 
 
 async def _clock(app: Sanic) -> None:
-    """What time alone decides (open, close, finalise motions) and sealing cast ballots into their
-    chains. Every worker runs it; the transitions and the sealing are safe to race."""
+    """What time alone decides: open, close and finalise motions, seal cast ballots into their chains,
+    escalate overdue complaints and close unanswered ones. Every worker runs it; each step is a guarded
+    transition or idempotent, so racing workers are safe."""
+    from complaints.service import run_periodic
     from voting import lifecycle, sealing
 
     log = logging.getLogger("wuye.clock")
@@ -103,6 +105,7 @@ async def _clock(app: Sanic) -> None:
         try:
             await lifecycle.tick()
             await sealing.seal_open_motions()
+            await run_periodic()
         except Exception:  # the clock must keep ticking; the error is logged
             log.exception("clock tick failed")
 
