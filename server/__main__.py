@@ -24,6 +24,13 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         app.prepare(host=host, port=port, access_log=False, single_process=True)
         Sanic.serve_single(primary=app)
         return
+    if not settings.redis_url:
+        # Sessions, locks and rate limits live in the cache: without Redis each worker has its own.
+        print(
+            f"warning: {workers} workers without REDIS_URL: each keeps its own sessions and rate limits; "
+            "set REDIS_URL for more than one worker",
+            file=sys.stderr,
+        )
     loader = AppLoader(factory=partial(create_app, settings, name="wuye"))
     app = loader.load()
     app.prepare(host=host, port=port, workers=workers, access_log=False)
