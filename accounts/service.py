@@ -165,6 +165,7 @@ async def claim_unit(
             current = await Owner.get(id=owner.id)
             if current.user_id != user.id:  # type: ignore[attr-defined]
                 raise errors.ClaimTakenByOther()
+            return owner  # already verified by this user: nothing happened, so nothing to log
         unit = await Unit.get(id=unit_id)
         await append(
             compound_stream(unit.compound_id),  # type: ignore[attr-defined]

@@ -175,6 +175,7 @@ async def test_an_owner_claimed_by_another_account_is_refused(api: httpx.AsyncCl
     assert (
         await api.post("/me/claims", headers=first, json=body)
     ).status_code == 200  # idempotent for the same user
+    assert await AuditEvent.filter(action="owner.verified", subject=f"unit:{unit.id}").count() == 1
     second = await login(api, "test:openid-second")
     response = await api.post("/me/claims", headers=second, json=body)
     assert (response.status_code, response.json()["code"]) == (409, "claim_taken_by_other")
