@@ -96,6 +96,7 @@ class Unit(Model):
 
     class Meta:
         table = "unit"
+        indexes = (("compound_id",),)
         unique_together = (("building", "number"),)
 
 
@@ -130,6 +131,7 @@ class Owner(Model):
 
     class Meta:
         table = "owner"
+        indexes = (("user_id",),)
 
 
 class Ownership(Model):
@@ -149,6 +151,7 @@ class Ownership(Model):
 
     class Meta:
         table = "ownership"
+        indexes = (("owner_id",),)
         unique_together = (("unit", "owner"),)
 
 
@@ -170,6 +173,7 @@ class Resident(Model):
 
     class Meta:
         table = "resident"
+        indexes = (("user_id",),)
         unique_together = (("unit", "user"),)
 
 
@@ -198,6 +202,7 @@ class ServiceContract(Model):
 
     class Meta:
         table = "service_contract"
+        indexes = (("compound_id",),)
 
 
 class Committee(Model):

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as migrate_api
 
 # One Tortoise app per domain that owns tables, each with its own migrations package; the core app
@@ -22,13 +23,21 @@ APPS: dict[str, tuple[list[str], str]] = {
 CLI_CONFIG: dict[str, Any] = {}  # filled by `python -m server makemigrations`
 
 
-def _with_defaults(url: str, pool_max: int) -> str:
+async def _keep_session(connection: Any) -> None:
+    """asyncpg's default pool reset sends a query (unlock advisory locks, CLOSE ALL, UNLISTEN, RESET
+    ALL) on every release: one more round trip per statement outside a transaction. We use none of
+    those features, and asyncpg still rolls back a transaction left open before calling this."""
+
+
+def _with_defaults(url: str, pool_max: int) -> str | dict[str, Any]:
     parts = urlsplit(url)
     if parts.scheme in ("postgres", "asyncpg", "psql"):
         query = dict(parse_qsl(parts.query))
         query.setdefault("maxsize", str(pool_max))
         query.setdefault("minsize", "1")
-        return urlunsplit(parts._replace(query=urlencode(query)))
+        config = expand_db_url(urlunsplit(parts._replace(query=urlencode(query))))
+        config["credentials"]["reset"] = _keep_session
+        return config
     return url
 
 

@@ -71,6 +71,7 @@ class Motion(Model):
 
     class Meta:
         table = "voting_motion"
+        indexes = (("compound_id", "status"),)
 
 
 class MotionItem(Model):
@@ -108,6 +109,7 @@ class Voter(Model):
 
     class Meta:
         table = "voting_voter"
+        indexes = (("owner_id",),)
         unique_together = (("motion", "owner"),)
 
 
@@ -155,6 +157,7 @@ class Ballot(Model):
 
     class Meta:
         table = "voting_ballot"
+        indexes = (("motion_id", "batch_id"),)  # a motion's ballots, and its unsealed ones
 
 
 class BallotChoice(Model):
@@ -173,6 +176,7 @@ class BallotChoice(Model):
 
     class Meta:
         table = "voting_ballot_choice"
+        indexes = (("ballot_id",),)
 
 
 class CurrentBallot(Model):
@@ -193,6 +197,7 @@ class CurrentBallot(Model):
 
     class Meta:
         table = "voting_current_ballot"
+        indexes = (("ballot_id",),)
         unique_together = (("motion", "voter"),)
 
 
@@ -219,3 +224,4 @@ class ProxyAuthorization(Model):
 
     class Meta:
         table = "voting_proxy"
+        indexes = (("motion_id", "status"),)
