@@ -34,9 +34,9 @@ from voting.models import (
 from voting.rules import Choice, validate_selection
 
 BALLOT_SCHEME = "wuye-ballot/1"
-# Items never change once created (there is no edit of items); keyed with the creation time too, so a
-# reused id (a database restored or reset) can never serve another motion's items.
-_items_cache: dict[tuple[int, str], list[MotionItem]] = {}
+# Items never change once created (there is no edit of items); kept with the motion's creation time,
+# so a reused id (a database restored or reset) can never serve another motion's items.
+_items_cache: dict[int, tuple[datetime, list[MotionItem]]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +74,13 @@ async def items_of(motion: Motion) -> list[MotionItem]:
 
 
 async def _items(motion_id: int, created_at: datetime) -> list[MotionItem]:
-    key = (motion_id, clock.iso_utc(created_at))
-    items = _items_cache.get(key)
-    if items is None:
-        items = await MotionItem.filter(motion_id=motion_id).order_by("position")
-        if len(_items_cache) > 1000:
-            _items_cache.clear()
-        _items_cache[key] = items
+    hit = _items_cache.get(motion_id)
+    if hit is not None and hit[0] == created_at:
+        return hit[1]
+    items = await MotionItem.filter(motion_id=motion_id).order_by("position")
+    if len(_items_cache) > 1000:
+        _items_cache.clear()
+    _items_cache[motion_id] = (created_at, items)
     return items
 
 
@@ -159,21 +159,24 @@ def _dialect() -> str:
     return str(connections.get("default").capabilities.dialect)
 
 
-# The caller's roll entry and the motion it belongs to (the roll is frozen when the motion opens).
-_PG_VOTER = """
-SELECT v.id, m.created_at FROM voting_voter v
-JOIN owner o ON o.id = v.owner_id JOIN voting_motion m ON m.id = v.motion_id
-WHERE v.motion_id = $1 AND o.user_id = $2 ORDER BY v.id LIMIT 1"""
-
-# One statement writes the cast: the current-ballot upsert decides (inside the voting window only; a
-# change only where the motion allows it or the current ballot is a paper one), and the ballot and its
-# choice rows are inserted only when it did. The ballot id is drawn first so the upsert can point at
-# it; the foreign key is checked at the end of the statement, when the ballot row exists.
+# One statement casts an owner's own electronic ballot: it finds the caller's roll entry (inside the
+# voting window only; the created_at check guards the process's item cache against a reused id),
+# hashes the ballot (the canonical JSON of the ballot ends with `"voter":<id>}`, so the hash is the
+# SHA-256 of a prefix computed here and the voter id; receipt_code() in SQL), and lets the
+# current-ballot upsert decide: a first ballot, or a change where the motion allows it or the
+# current ballot is a paper one. The ballot and its choice rows are written only when it did. The
+# ballot id is drawn first so the upsert can point at it; the foreign key is checked at the end of
+# the statement, when the ballot row exists.
 _PG_CAST = """
-WITH cur AS (
+WITH voter AS (
+  SELECT v.id, encode(sha256($5::bytea || convert_to(v.id::text || '}', 'UTF8')), 'hex') AS hash
+  FROM voting_voter v JOIN owner o ON o.id = v.owner_id JOIN voting_motion m ON m.id = v.motion_id
+  WHERE v.motion_id = $1 AND o.user_id = $2 AND m.created_at = $4
+    AND m.status = 'open' AND m.opens_at <= $3 AND m.closes_at > $3
+  ORDER BY v.id LIMIT 1
+), cur AS (
   INSERT INTO voting_current_ballot AS c (motion_id, voter_id, ballot_id, channel, version)
-  SELECT $1, $2, nextval('voting_ballot_id_seq'), 'electronic', 1 FROM voting_motion m
-  WHERE m.id = $1 AND m.status = 'open' AND m.opens_at <= $3 AND m.closes_at > $3
+  SELECT $1, voter.id, nextval('voting_ballot_id_seq'), 'electronic', 1 FROM voter
   ON CONFLICT (motion_id, voter_id) DO UPDATE
     SET ballot_id = EXCLUDED.ballot_id, channel = EXCLUDED.channel, version = c.version + 1
     WHERE c.channel = 'paper' OR (SELECT allow_change FROM voting_motion WHERE id = $1)
@@ -181,37 +184,57 @@ WITH cur AS (
 ), b AS (
   INSERT INTO voting_ballot
     (id, motion_id, voter_id, channel, cast_by_id, cast_at, choices, nonce, ballot_hash, receipt_code)
-  SELECT cur.ballot_id, $1, $2, 'electronic', $4, $3, $5::jsonb, $6, $7, $8 FROM cur
-  RETURNING id
+  SELECT cur.ballot_id, $1, voter.id, 'electronic', $2, $3, $6::jsonb, $7, voter.hash,
+    (SELECT string_agg(substr('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567',
+       substring(('x' || substr(voter.hash, 1, 15))::bit(60) FROM 5 * i + 1 FOR 5)::int + 1, 1), '' ORDER BY i)
+     FROM generate_series(0, 11) AS i)
+  FROM cur, voter
+  RETURNING id, ballot_hash, receipt_code
 ), rows AS (
   INSERT INTO voting_ballot_choice (ballot_id, item_id, choice, candidate)
   SELECT b.id, x.item, x.choice, x.candidate FROM b,
-    unnest($9::int[], $10::text[], $11::int[]) AS x(item, choice, candidate)
+    unnest($8::int[], $9::text[], $10::int[]) AS x(item, choice, candidate)
 )
-SELECT id FROM b"""
+SELECT id, ballot_hash, receipt_code FROM b"""
+
+
+def _hash_prefix(motion_id: int, choices: dict[str, Any], cast_at: str, nonce: str) -> bytes:
+    """ballot_hash()'s input up to the voter id (which sorts last), for the database to finish."""
+    body = {
+        "scheme": BALLOT_SCHEME, "motion": motion_id, "voter": 0, "channel": Channel.ELECTRONIC.value,
+        "choices": choices, "cast_at": cast_at, "nonce": nonce,
+    }  # fmt: skip
+    encoded = canonical(body)
+    assert encoded.endswith(b'"voter":0}')
+    return encoded[: -len(b"0}")]
 
 
 async def _cast_postgres(motion_id: int, user_id: int, given: dict[str, Any]) -> Receipt | None:
-    """Two round trips and no explicit transaction. None when the statement wrote nothing (no roll
-    entry, the window is shut, or a change the motion does not allow): the general path says which."""
-    # Each statement checks a connection out of the pool on its own: holding one while loading the
-    # items (another checkout) would deadlock a saturated pool.
-    conn = connections.get("default")
-    _, found = await conn.execute_query(_PG_VOTER, [motion_id, user_id])
-    if not found:
+    """One round trip, no explicit transaction. None when the statement wrote nothing (no roll
+    entry, the window is shut, or a change the motion does not allow) or the choices do not fit the
+    cached items: the general path then says why."""
+    hit = _items_cache.get(motion_id)
+    if hit is not None:
+        created_at, items = hit
+    else:
+        motion = await Motion.get_or_none(id=motion_id).only("id", "created_at")
+        if motion is None:
+            return None
+        created_at, items = motion.created_at, await items_of(motion)
+    try:
+        choices, rows = normalise_choices(items, given)
+    except errors.BallotInvalid:
         return None
-    voter_id, created_at = found[0]
-    choices, rows = normalise_choices(await _items(motion_id, created_at), given)
     now = clock.now()
     nonce = secrets.token_hex(16)
-    digest = ballot_hash(motion_id, voter_id, Channel.ELECTRONIC.value, choices, clock.iso_utc(now), nonce)
-    code = receipt_code(digest)
-    params = [motion_id, voter_id, now, user_id, dumps(choices), nonce, digest, code]
+    prefix = _hash_prefix(motion_id, choices, clock.iso_utc(now), nonce)
+    params = [motion_id, user_id, now, created_at, prefix, dumps(choices), nonce]
     params += [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]]
-    _, written = await conn.execute_query(_PG_CAST, params)
+    _, written = await connections.get("default").execute_query(_PG_CAST, params)
     if not written:
         return None
-    return Receipt(written[0][0], code, digest, nonce, now, Channel.ELECTRONIC.value, True)
+    ballot_id, digest, code = written[0]
+    return Receipt(ballot_id, code, digest, nonce, now, Channel.ELECTRONIC.value, True)
 
 
 async def cast(

@@ -10,8 +10,8 @@ from accounts.sessions import open_session
 from audit.service import verify_database
 from core import clock
 from core.cache import Cache
-from voting import merkle
-from voting.models import Ballot, CurrentBallot, Voter
+from voting import ballots, merkle
+from voting.models import Ballot, BallotChoice, CurrentBallot, Voter
 
 from .conftest import World
 
@@ -77,6 +77,36 @@ async def test_cast_change_and_receipts(world: World) -> None:
     missing = await world.api.get(f"/api/v1/motions/{motion_id}/receipts/AAAAAAAAAAAA")
     assert (missing.status_code, missing.json()["code"]) == (404, "receipt_not_found")
     assert (await verify_database()).ok
+
+
+async def test_stored_hash_and_receipt_code_are_the_ones_the_verifier_recomputes(world: World) -> None:
+    """On PostgreSQL the hot path hashes in SQL; the verifier and the owner recompute in Python."""
+    motion_id = await world.open(
+        items=[
+            {"title": "续聘物业", "matter": "hire_property_company"},
+            {"title": "选举委员", "matter": "elect_committee", "seats": 2, "candidates": ["甲", "乙", "丙"]},
+        ]
+    )
+    resolution, election = await world.item_ids(motion_id)
+    cast = 0
+    for owner_id in await world.on_roll(motion_id):
+        for choice in ("agree", "oppose"):
+            response = await world.cast(motion_id, owner_id, {str(resolution): choice, str(election): [1, 3]})
+            assert response.status_code == 201, response.text
+            cast += 1
+            stored = await Ballot.get(id=response.json()["ballot_id"])
+            expected = ballots.ballot_hash(
+                motion_id, stored.voter_id, "electronic", stored.choices,  # type: ignore[attr-defined]
+                clock.iso_utc(stored.cast_at), stored.nonce,
+            )  # fmt: skip
+            assert stored.choices == {str(resolution): choice, str(election): [1, 3]}
+            assert (stored.ballot_hash, stored.receipt_code) == (expected, ballots.receipt_code(expected))
+            assert response.json()["ballot_hash"] == expected
+            assert response.json()["receipt_code"] == stored.receipt_code
+    rows = await BallotChoice.filter(ballot__motion_id=motion_id).count()
+    assert cast >= 4 and rows == cast * 3  # one row per resolution, one per elected candidate
+    current = await CurrentBallot.filter(motion_id=motion_id).values_list("version", flat=True)
+    assert sorted(set(current)) == [2]
 
 
 async def test_only_verified_owners_on_the_roll_vote_and_only_in_the_window(
