@@ -17,7 +17,7 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from core import clock
-from core.jsonutil import canonical, dumps
+from core.jsonutil import canonical
 from voting import errors
 from voting.models import (
     Ballot,
@@ -71,6 +71,18 @@ def receipt_code(hash_hex: str) -> str:
 
 async def items_of(motion: Motion) -> list[MotionItem]:
     return await _items(motion.id, motion.created_at)
+
+
+async def items_by_motion_id(motion_id: int) -> tuple[datetime, list[MotionItem]] | None:
+    """The items and the motion's creation time, from the process's cache when it has them (the
+    caller must check the creation time against the database); None when there is no such motion."""
+    hit = _items_cache.get(motion_id)
+    if hit is not None:
+        return hit
+    motion = await Motion.get_or_none(id=motion_id).only("id", "created_at")
+    if motion is None:
+        return None
+    return motion.created_at, await items_of(motion)
 
 
 async def _items(motion_id: int, created_at: datetime) -> list[MotionItem]:
@@ -136,105 +148,29 @@ async def cast_by_id(
     motion_id: int, user_id: int, given: dict[str, Any], *, channel: Channel = Channel.ELECTRONIC,
     for_voter: int | None = None,
 ) -> Receipt:  # fmt: skip
-    """The hot path of an owner's own electronic ballot: on PostgreSQL one lookup and one statement
-    (_cast_postgres), elsewhere the motion and the caller's roll entry in one query then _cast. The
-    general path runs when the hot path writes nothing (to say why) and for proxies."""
-    if channel is Channel.ELECTRONIC and _dialect() == "postgres":
-        receipt = await _cast_postgres(motion_id, user_id, given)
-        if receipt is not None:
-            return receipt
-    elif channel is Channel.ELECTRONIC:
-        voter = (
-            await Voter.filter(motion_id=motion_id, owner__user_id=user_id).select_related("motion").first()
-        )
-        if voter is not None:
-            return await _cast(voter.motion, voter, user_id, given, channel, None)
+    """An owner's own electronic ballot, or a proxy's. On PostgreSQL an owner's own ballot goes through
+    voting.batch_cast (several casts per statement under load); elsewhere the motion and the caller's
+    roll entry come in one query, then _cast. The general path runs when the fast one writes nothing
+    (to say why) and for proxies."""
+    if channel is Channel.ELECTRONIC:
+        from voting import batch_cast  # imports this module
+
+        if batch_cast.available():
+            receipt = await batch_cast.cast(motion_id, user_id, given)
+            if receipt is not None:
+                return receipt
+        else:
+            voter = (
+                await Voter.filter(motion_id=motion_id, owner__user_id=user_id)
+                .select_related("motion")
+                .first()
+            )
+            if voter is not None:
+                return await _cast(voter.motion, voter, user_id, given, channel, None)
     motion = await Motion.get_or_none(id=motion_id)
     if motion is None:
         raise errors.MotionNotFound()
     return await cast(motion, user_id, given, channel=channel, for_voter=for_voter)
-
-
-def _dialect() -> str:
-    return str(connections.get("default").capabilities.dialect)
-
-
-# One statement casts an owner's own electronic ballot: it finds the caller's roll entry (inside the
-# voting window only; the created_at check guards the process's item cache against a reused id),
-# hashes the ballot (the canonical JSON of the ballot ends with `"voter":<id>}`, so the hash is the
-# SHA-256 of a prefix computed here and the voter id; receipt_code() in SQL), and lets the
-# current-ballot upsert decide: a first ballot, or a change where the motion allows it or the
-# current ballot is a paper one. The ballot and its choice rows are written only when it did. The
-# ballot id is drawn first so the upsert can point at it; the foreign key is checked at the end of
-# the statement, when the ballot row exists.
-_PG_CAST = """
-WITH voter AS (
-  SELECT v.id, encode(sha256($5::bytea || convert_to(v.id::text || '}', 'UTF8')), 'hex') AS hash
-  FROM voting_voter v JOIN owner o ON o.id = v.owner_id JOIN voting_motion m ON m.id = v.motion_id
-  WHERE v.motion_id = $1 AND o.user_id = $2 AND m.created_at = $4
-    AND m.status = 'open' AND m.opens_at <= $3 AND m.closes_at > $3
-  ORDER BY v.id LIMIT 1
-), cur AS (
-  INSERT INTO voting_current_ballot AS c (motion_id, voter_id, ballot_id, channel, version)
-  SELECT $1, voter.id, nextval('voting_ballot_id_seq'), 'electronic', 1 FROM voter
-  ON CONFLICT (motion_id, voter_id) DO UPDATE
-    SET ballot_id = EXCLUDED.ballot_id, channel = EXCLUDED.channel, version = c.version + 1
-    WHERE c.channel = 'paper' OR (SELECT allow_change FROM voting_motion WHERE id = $1)
-  RETURNING c.ballot_id
-), b AS (
-  INSERT INTO voting_ballot
-    (id, motion_id, voter_id, channel, cast_by_id, cast_at, choices, nonce, ballot_hash, receipt_code)
-  SELECT cur.ballot_id, $1, voter.id, 'electronic', $2, $3, $6::jsonb, $7, voter.hash,
-    (SELECT string_agg(substr('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567',
-       substring(('x' || substr(voter.hash, 1, 15))::bit(60) FROM 5 * i + 1 FOR 5)::int + 1, 1), '' ORDER BY i)
-     FROM generate_series(0, 11) AS i)
-  FROM cur, voter
-  RETURNING id, ballot_hash, receipt_code
-), rows AS (
-  INSERT INTO voting_ballot_choice (ballot_id, item_id, choice, candidate)
-  SELECT b.id, x.item, x.choice, x.candidate FROM b,
-    unnest($8::int[], $9::text[], $10::int[]) AS x(item, choice, candidate)
-)
-SELECT id, ballot_hash, receipt_code FROM b"""
-
-
-def _hash_prefix(motion_id: int, choices: dict[str, Any], cast_at: str, nonce: str) -> bytes:
-    """ballot_hash()'s input up to the voter id (which sorts last), for the database to finish."""
-    body = {
-        "scheme": BALLOT_SCHEME, "motion": motion_id, "voter": 0, "channel": Channel.ELECTRONIC.value,
-        "choices": choices, "cast_at": cast_at, "nonce": nonce,
-    }  # fmt: skip
-    encoded = canonical(body)
-    assert encoded.endswith(b'"voter":0}')
-    return encoded[: -len(b"0}")]
-
-
-async def _cast_postgres(motion_id: int, user_id: int, given: dict[str, Any]) -> Receipt | None:
-    """One round trip, no explicit transaction. None when the statement wrote nothing (no roll
-    entry, the window is shut, or a change the motion does not allow) or the choices do not fit the
-    cached items: the general path then says why."""
-    hit = _items_cache.get(motion_id)
-    if hit is not None:
-        created_at, items = hit
-    else:
-        motion = await Motion.get_or_none(id=motion_id).only("id", "created_at")
-        if motion is None:
-            return None
-        created_at, items = motion.created_at, await items_of(motion)
-    try:
-        choices, rows = normalise_choices(items, given)
-    except errors.BallotInvalid:
-        return None
-    now = clock.now()
-    nonce = secrets.token_hex(16)
-    prefix = _hash_prefix(motion_id, choices, clock.iso_utc(now), nonce)
-    params = [motion_id, user_id, now, created_at, prefix, dumps(choices), nonce]
-    params += [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]]
-    _, written = await connections.get("default").execute_query(_PG_CAST, params)
-    if not written:
-        return None
-    ballot_id, digest, code = written[0]
-    return Receipt(ballot_id, code, digest, nonce, now, Channel.ELECTRONIC.value, True)
 
 
 async def cast(
