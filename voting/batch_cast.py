@@ -19,6 +19,7 @@ can point at them; foreign keys are checked at the end of the statement, when th
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,7 @@ from voting import errors
 from voting.ballots import BALLOT_SCHEME, Receipt, items_by_motion_id, normalise_choices
 from voting.models import Channel
 
+log = logging.getLogger("wuye.voting")
 MAX_BATCH = 64  # casts per statement
 WRITERS = 3  # statements in flight at once per process
 
@@ -90,6 +92,7 @@ class _Writer:
     def __init__(self) -> None:
         self.waiting: list[_Job] = []
         self.writers = 0
+        self.statements = 0  # written so far (for tests and diagnostics)
 
     def submit(self, job: _Job) -> None:
         self.waiting.append(job)
@@ -111,22 +114,28 @@ class _Writer:
             else:
                 later.append(job)
         self.waiting = later
+        # Every statement takes its row locks in the same order (by voter key), so two statements in
+        # flight cannot deadlock on the current-ballot rows.
+        batch.sort(key=lambda job: (job.motion_id, job.user_id))
         return batch
 
     async def _write(self) -> None:
         try:
             while self.waiting:
                 batch = self._take()
+                self.statements += 1
                 try:
                     receipts = await _write_batch(batch)
-                except Exception as exc:  # every cast of the statement failed with it
-                    for job in batch:
-                        if not job.done.done():
-                            job.done.set_exception(exc)
-                else:
-                    for ord_, job in enumerate(batch):
-                        if not job.done.done():
-                            job.done.set_result(receipts.get(ord_))
+                except Exception:  # nothing of the statement was written: each cast goes the general way
+                    log.warning(
+                        "batched cast statement failed; %d casts retried one by one",
+                        len(batch),
+                        exc_info=True,
+                    )
+                    receipts = {}
+                for ord_, job in enumerate(batch):
+                    if not job.done.done():
+                        job.done.set_result(receipts.get(ord_))
         finally:
             self.writers -= 1
 
@@ -142,6 +151,11 @@ def _writer() -> _Writer:
             del _writers[old]
         writer = _writers[loop] = _Writer()
     return writer
+
+
+def statements_written() -> int:
+    """How many statements this event loop's writer has sent (tests check that casts share them)."""
+    return _writer().statements
 
 
 def available() -> bool:
@@ -186,7 +200,8 @@ async def _write_batch(batch: list[_Job]) -> dict[int, Receipt]:
 
 async def cast(motion_id: int, user_id: int, given: dict[str, Any]) -> Receipt | None:
     """The receipt, or None when nothing was written (not on the roll, the window shut, a change the
-    motion does not allow, or choices that do not fit the cached items): the general path says why."""
+    motion does not allow, choices that do not fit the cached items, or the statement failed): the
+    general path then casts or says why."""
     found = await items_by_motion_id(motion_id)
     if found is None:
         return None
