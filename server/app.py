@@ -15,6 +15,7 @@ from core.cache import Cache, make_cache
 from core.jsonutil import dumps
 from miniprogram_api import blueprints
 from miniprogram_api.context import RequestIdFilter, request_id_of
+from miniprogram_api.notices import push_token
 from photos.storage import LocalStorage
 from server import db
 from server.errors import EnvelopeErrorHandler
@@ -140,6 +141,15 @@ def _lifecycle(
         if manage_db:
             await db.init_db(settings.database_url, pool_max=settings.db_pool_max)
 
+    async def push_to_self(app: Sanic) -> None:
+        # Fake mode: the fake delivers content-security verdicts to this server's message-push URL,
+        # as WeChat would, so images are checked end to end under `make run` too.
+        location = app.serve_location
+        if app.ctx.fake_wechat is not None and location.startswith("http") and "<" not in location:
+            app.ctx.fake_wechat.deliver_verdicts_to(
+                f"{location}/api/v1/wechat/push", push_token(settings.secret_key)
+            )
+
     async def close_resources(app: Sanic) -> None:
         if wechat is None:
             await app.ctx.wechat.aclose()
@@ -152,3 +162,4 @@ def _lifecycle(
 
     app.register_listener(open_resources, "before_server_start")  # type: ignore[arg-type]
     app.register_listener(close_resources, "after_server_stop")  # type: ignore[arg-type]
+    app.register_listener(push_to_self, "after_server_start")  # type: ignore[arg-type]

@@ -10,6 +10,10 @@ points the client at it. Knobs:
   counts stable_token calls; ``advance(seconds)`` moves the fake's clock; ``revoke_tokens()`` makes
   every issued token unknown (40001)
 - content security: ``risky_words`` / ``review_words``; ``media_requests`` and ``verdict_for(trace_id)``
+- verdict push: ``deliver_verdicts_to(url, token)`` makes the fake POST each media check's verdict to
+  that message-push URL a moment later, signed and shaped as WeChat does (fake mode does this, so
+  notice images and complaint photos are checked under ``make run`` too); ``pushes`` records the
+  HTTP status of each delivery
 - subscribe messages: ``sent_messages``; openids in ``unauthorized_openids`` get 43101
 - ``fail_next(path, errcode)`` and ``stall_next(path, seconds)`` disturb the next call to an endpoint;
   ``calls`` counts calls per path
@@ -21,6 +25,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import logging
 import re
 import secrets
 import string
@@ -29,6 +34,8 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+import httpx
 
 from wechat.fake_http import JsonHttpServer, Request
 from wechat.protocol import SecurityVerdict
@@ -99,7 +106,10 @@ class FakeWeChat:
         self.calls: Counter[str] = Counter()
         self.media_requests: list[MediaRequest] = []
         self.sent_messages: list[SentMessage] = []
+        self.pushes: list[tuple[str, int]] = []  # (trace_id, HTTP status of the delivery)
         self.base_url: str | None = None
+        self._push: tuple[str, str, float] | None = None
+        self._push_tasks: set[asyncio.Task[None]] = set()
         self._codes: dict[str, tuple[str, str | None, float]] = {}
         self._phone_codes: dict[str, tuple[str, str, float]] = {}
         self._tokens: dict[str, float] = {}
@@ -125,6 +135,9 @@ class FakeWeChat:
         return self.base_url
 
     async def stop(self) -> None:
+        for task in list(self._push_tasks):
+            task.cancel()
+        await asyncio.gather(*self._push_tasks, return_exceptions=True)
         await self._http.stop()
 
     async def __aenter__(self) -> FakeWeChat:
@@ -163,6 +176,11 @@ class FakeWeChat:
     def revoke_tokens(self) -> None:
         self._tokens.clear()
         self._current_token = None
+
+    def deliver_verdicts_to(self, url: str, token: str, *, delay: float = 0.5) -> None:
+        """Push each media check's verdict to the message-push URL ``delay`` seconds after the check
+        was asked for, as WeChat does (plain JSON mode, signed with the token configured there)."""
+        self._push = (url, token, delay)
 
     def verdict_for(self, trace_id: str) -> SecurityVerdict:
         """The verdict the push URL would receive later, from the media URL: "risky" or "review" in it."""
@@ -269,7 +287,34 @@ class FakeWeChat:
             raise _Fail(47001)
         trace_id = _trace_id()
         self.media_requests.append(MediaRequest(trace_id, body["openid"], url, media_type, body["scene"]))
+        if self._push is not None:
+            task = asyncio.get_running_loop().create_task(self._deliver(trace_id, *self._push))
+            self._push_tasks.add(task)
+            task.add_done_callback(self._push_tasks.discard)
         return {"errcode": 0, "errmsg": "ok", "trace_id": trace_id}
+
+    async def _deliver(self, trace_id: str, url: str, token: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        verdict = self.verdict_for(trace_id)
+        request = next(r for r in self.media_requests if r.trace_id == trace_id)
+        timestamp, nonce = str(int(time.time())), secrets.token_hex(8)
+        signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()  # noqa: S324 - WeChat's scheme
+        event = {
+            "ToUserName": "gh_" + self.app_id[-12:], "FromUserName": request.openid, "CreateTime": int(timestamp),
+            "MsgType": "event", "Event": "wxa_media_check", "appid": self.app_id, "trace_id": trace_id,
+            "version": 2, "errcode": 0, "errmsg": "ok",
+            "detail": [{"strategy": "content_model", "errcode": 0, "suggest": verdict.suggest, "label": verdict.label}],
+            "result": {"suggest": verdict.suggest, "label": verdict.label},
+        }  # fmt: skip
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                response = await client.post(
+                    url, params={"signature": signature, "timestamp": timestamp, "nonce": nonce}, json=event
+                )
+            self.pushes.append((trace_id, response.status_code))
+        except httpx.HTTPError as exc:  # WeChat would retry; the fake records and moves on
+            logging.getLogger("wuye.fake_wechat").warning("verdict push to %s failed: %s", url, exc)
+            self.pushes.append((trace_id, 0))
 
     def _subscribe_send(self, request: Request) -> dict[str, Any]:
         self._check_token(request)

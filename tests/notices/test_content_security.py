@@ -4,6 +4,7 @@ script."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Any
 
@@ -12,6 +13,7 @@ from PIL import Image
 
 from audit.models import AuditEvent
 from config.settings import Settings
+from miniprogram_api.notices import push_token
 from notices.models import Notice, NoticeAttachment
 from tests.notices.conftest import deliver, draft, manage, publish, titles
 from wechat import SecurityVerdict
@@ -185,3 +187,31 @@ async def test_markdown_comes_back_as_safe_html(api: httpx.AsyncClient, world: d
         '<p>[点我](javascript:alert(1)) <a href="https://example.cn" rel="noopener noreferrer nofollow">官网</a></p>\n'
         '<p>&lt;a href="javascript:1"&gt;a&lt;/a&gt;</p>\n'
     )
+
+
+async def test_the_fake_pushes_verdicts_itself_when_told_where(
+    api: httpx.AsyncClient, world: dict[str, Any], fake_wechat: FakeWeChat, settings: Settings
+) -> None:
+    """What fake mode (make run) relies on: no test hand delivers the verdict here."""
+    push_url = str(api.base_url).rstrip("/") + "/wechat/push"
+    fake_wechat.deliver_verdicts_to(push_url, push_token(settings.secret_key), delay=0.05)
+    notice = await draft(api, world, title="维修现场")
+    assert (await attach(api, world, notice, png(), "image/png")).status_code == 201
+    assert (await publish(api, world, notice))["state"] in ("checking", "live")
+    for _ in range(100):
+        if await titles(api, world) == ["维修现场"]:
+            break
+        await asyncio.sleep(0.05)
+    assert await titles(api, world) == ["维修现场"]
+    [(trace_id, status)] = fake_wechat.pushes
+    assert status == 200 and trace_id == fake_wechat.media_requests[0].trace_id
+    # a push signed with another token is refused by our endpoint, and the fake records that
+    fake_wechat.deliver_verdicts_to(push_url, "another-token", delay=0.0)
+    second = await draft(api, world, title="第二条")
+    assert (await attach(api, world, second, png((0, 0, 200)), "image/png")).status_code == 201
+    for _ in range(100):
+        if len(fake_wechat.pushes) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert fake_wechat.pushes[1][1] == 403
+    assert (await NoticeAttachment.get(notice_id=second)).verdict == "pending"
