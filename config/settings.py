@@ -7,6 +7,7 @@ missing or default secret and names it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,9 @@ class Settings:
     wechat_app_id: str = "wx0000000000000000"
     wechat_app_secret: str = DEV_WECHAT_SECRET
     wechat_api_base: str = "https://api.weixin.qq.com"
+    # The Token entered in the mini-program console's message-push settings (3-32 letters or digits);
+    # empty: derived from SECRET_KEY (see miniprogram_api.notices.push_token)
+    wechat_push_token: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -83,6 +87,12 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _push_token(value: str) -> str:
+    if value and not re.fullmatch(r"[A-Za-z0-9]{3,32}", value):
+        raise SettingsError("WECHAT_PUSH_TOKEN must be 3 to 32 letters or digits (WeChat's rule)")
+    return value
+
+
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
     value = env.get(name) or default
     if value not in allowed:
@@ -105,6 +115,7 @@ def from_mapping(env: Mapping[str, str]) -> Settings:
         wechat_app_id=env.get("WECHAT_APP_ID") or d.wechat_app_id,
         wechat_app_secret=env.get("WECHAT_APP_SECRET") or d.wechat_app_secret,
         wechat_api_base=env.get("WECHAT_API_BASE") or d.wechat_api_base,
+        wechat_push_token=_push_token(env.get("WECHAT_PUSH_TOKEN") or ""),
         host=env.get("HOST") or d.host,
         port=_int(env, "PORT", d.port),
         workers=_int(env, "WORKERS", d.workers),

@@ -146,9 +146,7 @@ def _lifecycle(
         # as WeChat would, so images are checked end to end under `make run` too.
         location = app.serve_location
         if app.ctx.fake_wechat is not None and location.startswith("http") and "<" not in location:
-            app.ctx.fake_wechat.deliver_verdicts_to(
-                f"{location}/api/v1/wechat/push", push_token(settings.secret_key)
-            )
+            app.ctx.fake_wechat.deliver_verdicts_to(f"{location}/api/v1/wechat/push", push_token(settings))
 
     async def close_resources(app: Sanic) -> None:
         if wechat is None:

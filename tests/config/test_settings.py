@@ -64,6 +64,8 @@ def test_production_with_real_secrets_starts() -> None:
         ({"WECHAT_MODE": "mock"}, "WECHAT_MODE"),
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
         ({"REDIS_URL": "http://x"}, "REDIS_URL"),
+        ({"WECHAT_PUSH_TOKEN": "has spaces"}, "WECHAT_PUSH_TOKEN"),
+        ({"WECHAT_PUSH_TOKEN": "x" * 33}, "WECHAT_PUSH_TOKEN"),
     ],
 )
 def test_bad_values_are_named(env: dict[str, str], names: str) -> None:
@@ -79,3 +81,14 @@ def test_env_file_fills_only_what_the_environment_lacks(
     monkeypatch.setenv("WORKERS", "2")
     settings = load_settings(env_file)
     assert (settings.port, settings.workers) == (9001, 2)
+
+
+def test_push_token_is_the_configured_one_or_derived_from_the_secret_key() -> None:
+    from miniprogram_api.notices import push_token
+
+    configured = from_mapping({"WECHAT_PUSH_TOKEN": "Wuye2026Push"})
+    assert push_token(configured) == "Wuye2026Push"
+    derived = from_mapping({"SECRET_KEY": "k" * 40})
+    other = from_mapping({"SECRET_KEY": "q" * 40})
+    assert len(push_token(derived)) == 32 and push_token(derived).isalnum()
+    assert push_token(derived) != push_token(other)

@@ -169,7 +169,7 @@ async def deliver(
 ) -> httpx.Response:
     """WeChat's message push for one media check, in plain JSON mode, correctly signed."""
     timestamp, nonce = str(int(time.time())), "n0nce"
-    signed = signature or push_signature(push_token(settings.secret_key), timestamp, nonce)
+    signed = signature or push_signature(push_token(settings), timestamp, nonce)
     event = {
         "ToUserName": "gh_0000", "FromUserName": "oFake", "CreateTime": int(timestamp), "MsgType": "event",
         "Event": "wxa_media_check", "appid": "wx0000000000000000", "trace_id": verdict.trace_id, "version": 2,

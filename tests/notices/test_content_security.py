@@ -142,7 +142,7 @@ async def test_push_url_verification_echoes_only_when_signed(
     from miniprogram_api.notices import push_signature, push_token
 
     ts = str(int(time.time()))
-    good = push_signature(push_token(settings.secret_key), ts, "abc")
+    good = push_signature(push_token(settings), ts, "abc")
     ok = await api.get(
         "/wechat/push", params={"signature": good, "timestamp": ts, "nonce": "abc", "echostr": "e1"}
     )
@@ -194,7 +194,7 @@ async def test_the_fake_pushes_verdicts_itself_when_told_where(
 ) -> None:
     """What fake mode (make run) relies on: no test hand delivers the verdict here."""
     push_url = str(api.base_url).rstrip("/") + "/wechat/push"
-    fake_wechat.deliver_verdicts_to(push_url, push_token(settings.secret_key), delay=0.05)
+    fake_wechat.deliver_verdicts_to(push_url, push_token(settings), delay=0.05)
     notice = await draft(api, world, title="维修现场")
     assert (await attach(api, world, notice, png(), "image/png")).status_code == 201
     assert (await publish(api, world, notice))["state"] in ("checking", "live")
