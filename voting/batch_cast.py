@@ -126,6 +126,11 @@ class _Writer:
                 self.statements += 1
                 try:
                     receipts = await _write_batch(batch)
+                except asyncio.CancelledError:  # the server is stopping: nobody waits for ever
+                    for job in batch + self.waiting:
+                        job.done.cancel()
+                    self.waiting = []
+                    raise
                 except Exception:  # nothing of the statement was written: each cast goes the general way
                     log.warning(
                         "batched cast statement failed; %d casts retried one by one",
