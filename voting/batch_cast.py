@@ -91,25 +91,29 @@ class _Writer:
 
     def __init__(self) -> None:
         self.waiting: list[_Job] = []
-        self.writers = 0
+        self.busy: set[tuple[int, int]] = set()  # voters with a cast in a statement in flight
+        self.writers = 0  # counted by the writers themselves, so one that has stopped taking is not counted
+        self.tasks: set[asyncio.Task[None]] = set()  # references, so that running writers are not collected
         self.statements = 0  # written so far (for tests and diagnostics)
 
     def submit(self, job: _Job) -> None:
         self.waiting.append(job)
         if self.writers < WRITERS:
             self.writers += 1
-            asyncio.get_running_loop().create_task(self._write())
+            task = asyncio.get_running_loop().create_task(self._write())
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
 
     def _take(self) -> list[_Job]:
-        """Up to MAX_BATCH casts, at most one per voter (an upsert cannot touch a row twice in one
-        statement); a second cast by the same person waits for the next statement, in order."""
+        """Up to MAX_BATCH casts, at most one per voter and none of a voter whose earlier cast is still
+        being written (an upsert cannot touch a row twice in one statement, and one person's casts are
+        written in the order they came): such a cast waits for a later statement."""
         batch: list[_Job] = []
         later: list[_Job] = []
-        seen: set[tuple[int, int]] = set()
         for job in self.waiting:
             key = (job.motion_id, job.user_id)
-            if len(batch) < MAX_BATCH and key not in seen:
-                seen.add(key)
+            if len(batch) < MAX_BATCH and key not in self.busy:
+                self.busy.add(key)
                 batch.append(job)
             else:
                 later.append(job)
@@ -120,29 +124,33 @@ class _Writer:
         return batch
 
     async def _write(self) -> None:
+        """Write statements until nothing is left that this writer may take. Casts held back because
+        their voter is busy are taken by the writer that holds the voter, after its statement."""
         try:
-            while self.waiting:
-                batch = self._take()
-                self.statements += 1
-                try:
-                    receipts = await _write_batch(batch)
-                except asyncio.CancelledError:  # the server is stopping: nobody waits for ever
-                    for job in batch + self.waiting:
-                        job.done.cancel()
-                    self.waiting = []
-                    raise
-                except Exception:  # nothing of the statement was written: each cast goes the general way
-                    log.warning(
-                        "batched cast statement failed; %d casts retried one by one",
-                        len(batch),
-                        exc_info=True,
-                    )
-                    receipts = {}
-                for ord_, job in enumerate(batch):
-                    if not job.done.done():
-                        job.done.set_result(receipts.get(ord_))
+            await self._write_all()
         finally:
             self.writers -= 1
+
+    async def _write_all(self) -> None:
+        while batch := self._take():
+            self.statements += 1
+            try:
+                receipts = await _write_batch(batch)
+            except asyncio.CancelledError:  # the server is stopping: nobody waits for ever
+                for job in batch + self.waiting:
+                    job.done.cancel()
+                self.waiting = []
+                raise
+            except Exception:  # nothing of the statement was written: each cast goes the general way
+                log.warning(
+                    "batched cast statement failed; %d casts retried one by one", len(batch), exc_info=True
+                )
+                receipts = {}
+            finally:
+                self.busy.difference_update((job.motion_id, job.user_id) for job in batch)
+            for ord_, job in enumerate(batch):
+                if not job.done.done():
+                    job.done.set_result(receipts.get(ord_))
 
 
 _writers: dict[asyncio.AbstractEventLoop, _Writer] = {}
