@@ -50,9 +50,10 @@ class Receipt:
     counted: bool  # False for a paper entry that an electronic ballot outranks
 
 
-def ballot_hash(
+def _ballot_body(
     motion_id: int, voter_id: int, channel: str, choices: dict[str, Any], cast_at: str, nonce: str
-) -> str:
+) -> bytes:
+    """What a ballot's hash is taken over: its canonical JSON (sorted keys, so "voter" comes last)."""
     body = {
         "scheme": BALLOT_SCHEME,
         "motion": motion_id,
@@ -62,7 +63,23 @@ def ballot_hash(
         "cast_at": cast_at,
         "nonce": nonce,
     }
-    return hashlib.sha256(canonical(body)).hexdigest()
+    return canonical(body)
+
+
+def ballot_hash(
+    motion_id: int, voter_id: int, channel: str, choices: dict[str, Any], cast_at: str, nonce: str
+) -> str:
+    return hashlib.sha256(_ballot_body(motion_id, voter_id, channel, choices, cast_at, nonce)).hexdigest()
+
+
+def ballot_hash_prefix(
+    motion_id: int, channel: str, choices: dict[str, Any], cast_at: str, nonce: str
+) -> bytes:
+    """ballot_hash()'s input up to the voter id, for a database that knows the voter to finish:
+    sha256(prefix + str(voter_id) + "}") == ballot_hash(...)."""
+    encoded = _ballot_body(motion_id, 0, channel, choices, cast_at, nonce)
+    assert encoded.endswith(b'"voter":0}')
+    return encoded[: -len(b"0}")]
 
 
 def receipt_code(hash_hex: str) -> str:

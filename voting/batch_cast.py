@@ -29,9 +29,9 @@ from tortoise import connections
 from tortoise.backends.base.client import TransactionalDBClient
 
 from core import clock
-from core.jsonutil import canonical, dumps
+from core.jsonutil import dumps
 from voting import errors
-from voting.ballots import BALLOT_SCHEME, Receipt, items_by_motion_id, normalise_choices
+from voting.ballots import Receipt, ballot_hash_prefix, items_by_motion_id, normalise_choices
 from voting.models import Channel
 
 log = logging.getLogger("wuye.voting")
@@ -177,20 +177,10 @@ def available() -> bool:
     return conn.capabilities.dialect == "postgres" and not isinstance(conn, TransactionalDBClient)
 
 
-def hash_prefix(motion_id: int, choices: dict[str, Any], cast_at: str, nonce: str) -> bytes:
-    """ballot_hash()'s input up to the voter id (which sorts last), for the database to finish."""
-    body = {
-        "scheme": BALLOT_SCHEME, "motion": motion_id, "voter": 0, "channel": Channel.ELECTRONIC.value,
-        "choices": choices, "cast_at": cast_at, "nonce": nonce,
-    }  # fmt: skip
-    encoded = canonical(body)
-    assert encoded.endswith(b'"voter":0}')
-    return encoded[: -len(b"0}")]
-
-
 async def _write_batch(batch: list[_Job]) -> dict[int, Receipt]:
     now = clock.now()
     cast_at = clock.iso_utc(now)
+    electronic = Channel.ELECTRONIC.value
     nonces = [secrets.token_hex(16) for _ in batch]
     choice_rows = [(i, item, choice, cand) for i, job in enumerate(batch) for item, choice, cand in job.rows]
     params: list[Any] = [
@@ -198,7 +188,10 @@ async def _write_batch(batch: list[_Job]) -> dict[int, Receipt]:
         [j.motion_id for j in batch],
         [j.user_id for j in batch],
         [j.created_at for j in batch],
-        [hash_prefix(j.motion_id, j.choices, cast_at, n) for j, n in zip(batch, nonces, strict=True)],
+        [
+            ballot_hash_prefix(j.motion_id, electronic, j.choices, cast_at, n)
+            for j, n in zip(batch, nonces, strict=True)
+        ],
         [dumps(j.choices) for j in batch],
         nonces,
         now,
@@ -206,7 +199,7 @@ async def _write_batch(batch: list[_Job]) -> dict[int, Receipt]:
     ]
     _, written = await connections.get("default").execute_query(_SQL, params)
     return {
-        ord_: Receipt(ballot_id, code, digest, nonces[ord_], now, Channel.ELECTRONIC.value, True)
+        ord_: Receipt(ballot_id, code, digest, nonces[ord_], now, electronic, True)
         for ord_, ballot_id, digest, code in written
     }
 
