@@ -5,12 +5,14 @@ created, so loading twice changes nothing."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from accounts import contacts
 from accounts.identity import certificate_hash, id_hash, make_id_number
 from accounts.models import (
     AreaSource,
@@ -86,7 +88,7 @@ GIVEN = [
     "平",
 ]
 FILLED = ("阳光花园", "锦绣家园", "翠苑小区")  # the first three compounds of 东街社区
-DEVELOPER = ("县城投置业有限公司", "91510000MA0000001X")
+DEVELOPER = ("县城投置业有限公司", "91510000MA0000001F")  # a valid GB 32100 check character
 COMPANY = ("县安居物业服务有限公司", "91510000MA0000002Y", "0816-1234567")
 
 
@@ -154,15 +156,17 @@ async def seed_demo(*, hmac_key: bytes, only_if_empty: bool = False) -> str:
             defaults={"name": COMPANY[0], "contact_phone": COMPANY[2]},
             credit_code=COMPANY[1],
         )
-        developer, _ = await _get_or_create(
-            Owner,
-            defaults={"name": DEVELOPER[0], "kind": OwnerKind.ORGANISATION, "is_developer": True},
-            id_hash=id_hash_org(hmac_key, DEVELOPER[1]),
-        )
         east = await Community.get(name=COMMUNITIES[0][0])
         person = 0
         for position, cname in enumerate(FILLED):
             compound = await Compound.get(community=east, name=cname)
+            # owner records belong to one compound: the developer has one in each
+            developer, _ = await _get_or_create(
+                Owner,
+                defaults={"name": DEVELOPER[0], "kind": OwnerKind.ORGANISATION, "is_developer": True},
+                compound=compound,
+                id_hash=id_hash_org(hmac_key, DEVELOPER[1]),
+            )
             person, units_created = await _fill_compound(compound, position, person, developer, hmac_key)
             created += units_created
             await _get_or_create(
@@ -195,6 +199,7 @@ async def seed_demo(*, hmac_key: bytes, only_if_empty: bool = False) -> str:
                     payload={"units_created": units_created},
                 )
         await _demo_users(east, company)
+        await _demo_board(east)
     return f"demo data loaded: {created} new rows of compounds and units"
 
 
@@ -224,6 +229,44 @@ async def _demo_users(east: Community, company: PropertyCompany) -> None:
     if chair is not None and chair.user_id is None:  # type: ignore[attr-defined]
         chair.user = chair_user
         await chair.save(update_fields=["user_id"])
+
+
+# What each filled compound's 公示栏 shows (position in FILLED): the project manager, the complaint
+# line, the company's 400 service line with the compound's extension.
+DEMO_MANAGERS = (("王建国", "13808160001"), ("李红梅", "13808160002"), ("张志强", "13808160003"))
+DEMO_COMMUNITY_CONTACT = ("赵干事", "0816-2301234")
+DEMO_GRID_WORKER = ("刘晓东", "13808160100")
+DEMO_COMMITTEE_PHONE = "13808160200"
+
+
+async def _demo_board(east: Community) -> None:
+    """The board's contacts of the filled compounds, each section posted through accounts.contacts by
+    the demo account responsible for it (audited, and unchanged sections are left alone on a second
+    load). The committee contact is posted only for 阳光花园, whose chair has a demo account; a section
+    whose poster no longer holds the role (the demo contract or term ended) is left empty."""
+    users = {
+        u.openid: u for u in await User.filter(openid__in=["demo-property", "demo-community", "demo-grid"])
+    }
+    for position, cname in enumerate(FILLED):
+        compound = await Compound.get(community=east, name=cname)
+        name, phone = DEMO_MANAGERS[position]
+        with contextlib.suppress(contacts.ContactNotYours):
+            await contacts.set_property_contacts(
+                SYSTEM, users["demo-property"].id, compound.id, project_manager=contacts.Person(name, phone),
+                complaint_phone=f"0816-22{position + 1}0000", service_phone=f"400-816-1234转{position + 1}",
+            )  # fmt: skip
+        await contacts.set_community_contacts(
+            SYSTEM, users["demo-community"].id, compound.id, contact=contacts.Person(*DEMO_COMMUNITY_CONTACT),
+            grid_worker=contacts.GridWorker(users["demo-grid"].id, *DEMO_GRID_WORKER),
+        )  # fmt: skip
+    chair = await User.get_or_none(openid="demo-committee")
+    owner = await Owner.get_or_none(user=chair, compound__name=FILLED[0]) if chair else None
+    if chair is not None and owner is not None:
+        sunny = await Compound.get(community=east, name=FILLED[0])
+        with contextlib.suppress(contacts.ContactNotYours):
+            await contacts.set_committee_contact(
+                SYSTEM, chair.id, sunny.id, contacts.Person(owner.name, DEMO_COMMITTEE_PHONE)
+            )
 
 
 def id_hash_org(key: bytes, credit_code: str) -> str:
@@ -278,7 +321,7 @@ async def _fill_compound(
     i = 0
     while i < len(flats) - len(unsold):
         identity = demo_person(base + owner_index)
-        owner = await _owner(identity, key)
+        owner = await _owner(compound, identity, key)
         await _own(flats[i], owner, identity["certificate"], key)
         if owner_index == 0:
             # the multi-unit owner: this flat, the next one, and a parking space
@@ -287,17 +330,18 @@ async def _fill_compound(
             await _own(spaces[0], owner, identity["certificate"] + "-P", key)
         if owner_index == 1:
             partner = demo_person(base + 99)
-            co_owner = await _owner(partner, key)
+            co_owner = await _owner(compound, partner, key)
             await _own(flats[i], co_owner, partner["certificate"], key, votes=False)
         owner_index += 1
         i += 1
     return person + owner_index, created
 
 
-async def _owner(identity: dict[str, str], key: bytes) -> Owner:
+async def _owner(compound: Compound, identity: dict[str, str], key: bytes) -> Owner:
     owner, _ = await _get_or_create(
         Owner,
         defaults={"name": identity["name"], "phone": identity["phone"]},
+        compound=compound,
         id_hash=id_hash(key, identity["id_number"]),
     )
     return owner

@@ -3,9 +3,9 @@ hold over this compound (or community, or the county)?
 
 Held by grant (RoleGrant rows): property staff (per company: the compounds it has a current contract
 with), community admin and grid worker (per community), department staff (per department),
-supervisor (the county). Held by being someone: owner (a verified owner of a unit in the compound),
-resident (tenant or family member of a unit), committee (an owner sitting on the compound's current
-committee)."""
+supervisor and the maintenance-fund office (the county). Held by being someone: owner (a verified
+owner of a unit in the compound), resident (tenant or family member of a unit), committee (an owner
+sitting on the compound's current committee)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ class Role(StrEnum):
     DEPARTMENT_STAFF = "department_staff"
     GRID_WORKER = "grid_worker"
     SUPERVISOR = "supervisor"
+    # 住建局's maintenance-fund office: holds the special account, sets rates, approves payouts
+    FUND_OFFICE = "fund_office"
 
 
 class Scope(StrEnum):
@@ -41,6 +43,7 @@ GRANTABLE: dict[Role, Scope] = {
     Role.GRID_WORKER: Scope.COMMUNITY,
     Role.DEPARTMENT_STAFF: Scope.DEPARTMENT,
     Role.SUPERVISOR: Scope.COUNTY,
+    Role.FUND_OFFICE: Scope.COUNTY,
 }
 
 # Who may grant what: the supervisor any granted role, a community admin grid workers and property

@@ -7,10 +7,12 @@
 The import is all or nothing. The whole file is checked first and every problem is reported at once
 (RosterInvalid); then, in one transaction, units are matched by (building, number) and created or updated
 in place, owners are matched by the keyed hash of their ID number (organisations: of their credit code)
-and created or updated, and each unit in the file ends up with exactly the file's owners. Units absent
-from the file are left alone, and so are owners who no longer hold a unit (they may hold units elsewhere
-or be bound to a WeChat user). An empty phone or certificate cell means "not given": a stored phone or
-certificate hash is kept. Owners are shared by all compounds, so a name or phone change applies everywhere.
+among this compound's own owner records and created or updated, and each unit in the file ends up with
+exactly the file's owners. Units absent from the file are left alone, and so are owners who no longer
+hold a unit (they may be bound to a WeChat user). An empty phone or certificate cell means "not given": a
+stored phone or certificate hash is kept. A roster speaks only for its own compound: it never reads,
+renames or re-phones an owner record of another compound, even one with the same ID number (that person
+has one record per compound, joined only by their own verified claims; see accounts.models.Owner).
 
 ID and certificate numbers are turned into keyed hashes before anything is written; they never reach the
 database, the audit log, the logs or an error. Hence the export cannot contain them, and since the ID
@@ -20,9 +22,7 @@ number is the key owners are matched by, the export is for reading only: importi
 from __future__ import annotations
 
 import asyncio
-import csv
 import hashlib
-import io
 import logging
 import re
 from collections.abc import Iterator, Mapping
@@ -40,12 +40,14 @@ from accounts.identity import keyed_hash, mask_phone
 from accounts.models import AreaSource, Building, Compound, Owner, OwnerKind, Ownership, Unit, UnitKind
 from accounts.roster_parse import LABELS, Format, RosterRow, parse_roster, validate_roster
 from audit.service import Actor, append, compound_stream
+from core import tabular
 
 __all__ = ["ImportReport", "RosterRow", "export_roster_csv", "import_roster", "parse_roster"]
 
 log = logging.getLogger("wuye.accounts.roster")
 CHUNK = 500  # rows per IN list, INSERT or UPDATE: well under SQLite's and PostgreSQL's parameter limits
-ATTEMPTS = 3  # a concurrent import creating the same new owner fails on id_hash; the retry matches it
+# a concurrent import creating the same new owner fails on (compound, id_hash); a retry matches it
+ATTEMPTS = 3
 EXPORT_COLUMNS = [k for k in LABELS if k not in ("id_number", "certificate")]
 _UNIT_FIELDS = ("kind", "area", "area_source", "delivered")
 _OWNER_FIELDS = ("kind", "name", "phone", "is_developer")
@@ -203,10 +205,12 @@ async def _apply(
 
     stored_owners: dict[str, tuple[int, dict[str, Any]]] = {}
     for chunk in _chunks(list(owners)):
-        in_chunk = Owner.filter(id_hash__in=chunk).using_db(conn)
+        in_chunk = Owner.filter(compound_id=compound_id, id_hash__in=chunk).using_db(conn)
         for h, i, *rest in await in_chunk.values_list("id_hash", "id", *_OWNER_FIELDS):
             stored_owners[h] = (i, dict(zip(_OWNER_FIELDS, rest, strict=True)))
-    new_owners = [Owner(id_hash=h, **v) for h, v in owners.items() if h not in stored_owners]
+    new_owners = [
+        Owner(compound_id=compound_id, id_hash=h, **v) for h, v in owners.items() if h not in stored_owners
+    ]
     changed_owners: list[Owner] = []
     for h, (owner_id, stored) in stored_owners.items():
         if (values := _changed(stored, owners[h])) is not None:
@@ -214,7 +218,8 @@ async def _apply(
     await _write(Owner, new_owners, changed_owners, _OWNER_FIELDS, conn)
     owner_ids = {h: owner_id for h, (owner_id, _) in stored_owners.items()}
     for chunk in _chunks([o.id_hash for o in new_owners]):
-        owner_ids |= dict(await Owner.filter(id_hash__in=chunk).using_db(conn).values_list("id_hash", "id"))
+        created = Owner.filter(compound_id=compound_id, id_hash__in=chunk).using_db(conn)
+        owner_ids |= dict(await created.values_list("id_hash", "id"))
 
     held: dict[int, dict[int, tuple[int, dict[str, Any]]]] = {}
     shares = Ownership.filter(unit__building_id__in=building_ids).using_db(conn)
@@ -254,12 +259,6 @@ def _natural(text: str) -> list[Any]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
-def _cell(text: str | None) -> str:
-    """Text as a CSV cell Excel will not run as a formula (CSV injection)."""
-    text = text or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _yes_no(value: bool) -> str:
     return "是" if value else "否"
 
@@ -284,13 +283,11 @@ async def export_roster_csv(compound_id: int) -> bytes:
         "owner__is_developer",
     ):
         holders.setdefault(s["unit_id"], []).append(s)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([LABELS[k] for k in EXPORT_COLUMNS])
+    lines: list[list[str]] = []
     for u in sorted(units, key=lambda u: (_natural(u["building__name"]), _natural(u["number"]))):
         unit_cells = [
-            _cell(u["building__name"]),
-            _cell(u["number"]),
+            u["building__name"],
+            u["number"],
             _KIND_LABELS[u["kind"]],
             f"{Decimal(u['area']):.2f}",
             _SOURCE_LABELS[u["area_source"]],
@@ -298,14 +295,14 @@ async def export_roster_csv(compound_id: int) -> bytes:
         ]
         shares = sorted(holders.get(u["id"], []), key=lambda s: (not s["votes_for_unit"], s["owner_id"]))
         if not shares:
-            writer.writerow(unit_cells + [""] * (len(EXPORT_COLUMNS) - len(unit_cells)))
+            lines.append(unit_cells + [""] * (len(EXPORT_COLUMNS) - len(unit_cells)))
         for s in shares:
             owner_cells = [
                 _OWNER_KIND_LABELS[s["owner__kind"]],
-                _cell(s["owner__name"]),
+                s["owner__name"],
                 mask_phone(s["owner__phone"]) or "",
                 _yes_no(s["votes_for_unit"]),
                 _yes_no(s["owner__is_developer"]),
             ]
-            writer.writerow(unit_cells + owner_cells)
-    return out.getvalue().encode("utf-8-sig")
+            lines.append(unit_cells + owner_cells)
+    return tabular.csv_bytes([LABELS[k] for k in EXPORT_COLUMNS], lines)  # every cell defused

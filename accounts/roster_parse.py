@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from accounts.errors import RosterInvalid
-from accounts.identity import normalise_certificate, normalise_id_number
+from accounts.identity import normalise_certificate, normalise_credit_code, normalise_id_number
 from accounts.models import AreaSource, OwnerKind, UnitKind
 from core.errors import UnsupportedMedia
 
@@ -61,8 +61,6 @@ _AREA = re.compile(r"^\d{1,9}(\.\d{1,9})?$")
 _MAX_AREA = Decimal("99999.99")
 _CENT = Decimal("0.01")
 _PHONE = re.compile(r"^1\d{10}$")
-# GB 32100 unified social credit code: 18 characters from this set (no I, O, S, V, Z)
-_CREDIT_CODE = re.compile(r"^[0-9A-HJ-NP-RTUW-Y]{18}$")
 _MESSAGES = {
     "required": "{label}不能为空",
     "too_long": "{label}过长",
@@ -75,7 +73,7 @@ _MESSAGES = {
     "bad_phone": "手机号须为1开头的11位数字",
     "masked_phone": "手机号是脱敏号码：导出的名册仅供查阅，不能直接导入",
     "bad_id_number": "身份证号码格式或校验位不正确（在Excel中请将该列设为文本格式）",
-    "bad_credit_code": "单位的证件号码须为18位统一社会信用代码（数字或大写字母）",
+    "bad_credit_code": "单位的证件号码须为18位统一社会信用代码（数字或大写字母，校验位须正确）",
     "bad_certificate": "不动产权证号须为4到60个字符",
     "developer_not_organisation": "只有业主类型为单位的业主可以标为开发商",
     "unknown_building": "本小区没有这个楼栋，请先在系统中添加楼栋或核对楼栋名称",
@@ -189,6 +187,8 @@ def _read(data: bytes, fmt: Format) -> tuple[list[tuple[int, dict[str, Any]]], l
         return _file_problem("unparseable", f"JSON格式错误（第{exc.lineno}行第{exc.colno}列）")
     except ValueError:
         return _file_problem("unparseable", "JSON格式错误")
+    except RecursionError:  # a document nested thousands deep: the parser runs out of stack
+        return _file_problem("unparseable", "JSON嵌套层数过多")
 
 
 def _column(name: str) -> str | None:
@@ -332,8 +332,7 @@ def _parse_row(row: int, raw: dict[str, Any], problems: list[Problem]) -> _Draft
     elif kind is OwnerKind.PERSON:
         check("id_number", normalise_id_number(number), "bad_id_number")
     elif kind is OwnerKind.ORGANISATION:
-        code = re.sub(r"\s", "", number).upper()
-        check("id_number", code if _CREDIT_CODE.match(code) else None, "bad_credit_code")
+        check("id_number", normalise_credit_code(number), "bad_credit_code")
     if text["phone"]:
         phone = re.sub(r"[\s-]", "", text["phone"]).removeprefix("+86")
         phone = phone[2:] if len(phone) == 13 and phone.startswith("86") else phone

@@ -3,37 +3,41 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from accounts import errors, identity
+from accounts import discovery, errors, identity
 from accounts.models import (
     Invitation,
     Owner,
+    OwnerKind,
     Ownership,
     Resident,
     ResidentRelation,
     Unit,
     User,
 )
+from accounts.profile import display_name
 from accounts.roles import GRANTABLE, compound_roles, grants_of
-from accounts.sessions import Session, keep_session_key, open_session
+from accounts.sessions import Session, forget_ended, keep_session_key, open_session
 from audit.service import Actor, append, compound_stream
 from core import clock
 from core.cache import Cache
 from wechat.protocol import WeChatApi
 
 CLAIM_FAILURES_PER_DAY = 5
+RELATION_LABELS = {ResidentRelation.TENANT: "租户", ResidentRelation.FAMILY: "家庭成员"}
 INVITATION_TTL = timedelta(hours=48)
 
 
 def actor_for(user: User, request_id: str | None = None) -> Actor:
-    return Actor(f"user:{user.id}", user.nickname or f"用户{user.id}", request_id)
+    return Actor(f"user:{user.id}", display_name(user), request_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,7 @@ async def login(wechat: WeChatApi, cache: Cache, code: str, *, session_ttl: int)
             new_user = False
     user.last_login_at = clock.now()
     await user.save(update_fields=["last_login_at"])
+    await forget_ended(user.id)
     await keep_session_key(cache, user.id, result.session_key, session_ttl)
     return LoginResult(user, await open_session(cache, user.id, session_ttl), new_user)
 
@@ -129,44 +134,71 @@ async def profile(user: User) -> Profile:
     return Profile(user.id, user.nickname, user.phone, sorted(units, key=lambda u: u.unit_id), roles)
 
 
-def _claim_day_key(user: User) -> str:
-    return f"claim-fail:{user.id}:{clock.to_local(clock.now()).date().isoformat()}"
+def _claim_keys(user: User) -> tuple[str, str]:
+    """This local day's counters of claims tried and claims that matched (the day is in the key)."""
+    day = clock.to_local(clock.now()).date().isoformat()
+    return f"claim-try:{user.id}:{day}", f"claim-ok:{user.id}:{day}"
+
+
+def _seconds_to_local_midnight() -> int:
+    now = clock.to_local(clock.now())
+    midnight = datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=now.tzinfo)
+    return max(1, int((midnight - now).total_seconds() + 0.999))
 
 
 async def claim_unit(
     cache: Cache,
     user: User,
     *,
-    unit_id: int,
+    unit_id: int | None = None,
+    place: discovery.UnitPlace | None = None,
     name: str,
     id_number: str,
     certificate: str,
     hmac_key: bytes,
     request_id: str | None,
 ) -> Owner:
-    """Verify a user as the owner of a unit by matching the roster. Every refusal counts toward the
-    daily limit; the limit is checked before anything is compared, so guessing is bounded."""
-    failures = await cache.get(_claim_day_key(user))
-    if failures is not None and int(failures) >= CLAIM_FAILURES_PER_DAY:
-        raise errors.ClaimTooManyFailures(details={"limit": CLAIM_FAILURES_PER_DAY})
-    try:
-        owner = await _match(unit_id, name, id_number, certificate, hmac_key)
-    except (
-        errors.ClaimMismatch,
-        errors.ClaimCertificateMismatch,
-        errors.ClaimMalformedId,
-        errors.UnitNotFound,
-    ):
-        await cache.incr(_claim_day_key(user), ttl=24 * 3600)  # the key carries the local date
-        raise
+    """Verify a user as the owner of a unit by that unit's own roster entry: name, ID number and the
+    unit's certificate must all match it. Binds the compound's owner record (so all of that person's
+    units in this compound, as its roster lists them) and nothing in any other compound.
+
+    At most CLAIM_FAILURES_PER_DAY refusals a day: each attempt is counted by an atomic increment
+    before anything is compared, and a claim that matched gives its attempt back, so however many
+    claims arrive at once, no more than the limit of wrong ones are ever compared. Every kind of
+    mismatch gets the same answer, so a refusal never confirms that a name and ID own the unit.
+
+    The unit is named by ``unit_id`` or by ``place`` (compound + building + room), exactly one; a
+    place that names no unit is refused like an unknown ``unit_id`` (the attempt counts)."""
+    discovery.check_unit_named_once(unit_id, place)  # compares nothing: costs no attempt
+    id_hash = identity.id_hash(hmac_key, id_number)
+    if id_hash is None:  # a format check compares nothing with the roster: it costs no attempt
+        raise errors.ClaimMalformedId()
+    tried_key, matched_key = _claim_keys(user)
+    retry_after = _seconds_to_local_midnight()
+    tried = await cache.incr(tried_key, ttl=retry_after + 3600)
+    matched = int(await cache.get(matched_key) or 0)
+    if tried - matched > CLAIM_FAILURES_PER_DAY:
+        raise errors.ClaimTooManyFailures(
+            details={"limit": CLAIM_FAILURES_PER_DAY, "retry_after": retry_after}
+        )
+    if unit_id is None:
+        assert place is not None  # check_unit_named_once saw to it
+        unit_id = await discovery.unit_at(place)
+    owner, unit = await _match(unit_id, name, id_hash, certificate, hmac_key)  # refusals stay counted
+    await cache.incr(matched_key, ttl=retry_after + 3600)
     async with in_transaction():
+        # One owner per account and compound: binding queues on the account's row (PostgreSQL), so
+        # an organisation's approval for the same account cannot slip in beside it.
+        await User.filter(id=user.id).select_for_update().first()
+        compound_id: int = unit.compound_id  # type: ignore[attr-defined]
+        if await Owner.filter(compound_id=compound_id, user_id=user.id, kind=OwnerKind.ORGANISATION).exists():
+            raise errors.ClaimantRepresentsOrganisation()
         updated = await Owner.filter(id=owner.id, user_id=None).update(user_id=user.id)
         if not updated:
             current = await Owner.get(id=owner.id)
             if current.user_id != user.id:  # type: ignore[attr-defined]
                 raise errors.ClaimTakenByOther()
             return owner  # already verified by this user: nothing happened, so nothing to log
-        unit = await Unit.get(id=unit_id)
         await append(
             compound_stream(unit.compound_id),  # type: ignore[attr-defined]
             "owner.verified",
@@ -177,23 +209,48 @@ async def claim_unit(
     return owner
 
 
-async def _match(unit_id: int, name: str, id_number: str, certificate: str, key: bytes) -> Owner:
-    id_hash = identity.id_hash(key, id_number)
-    if id_hash is None:
-        raise errors.ClaimMalformedId()
-    if not await Unit.exists(id=unit_id):
+async def _match(unit_id: int, name: str, id_hash: str, certificate: str, key: bytes) -> tuple[Owner, Unit]:
+    """The owner record this unit's roster entry names, when name, ID and certificate all match it.
+    Only an owner record of the unit's own compound can match: a record is never shared."""
+    unit = await Unit.get_or_none(id=unit_id)
+    if unit is None:
         raise errors.UnitNotFound()
-    ownership = await Ownership.get_or_none(unit_id=unit_id, owner__id_hash=id_hash).prefetch_related("owner")
-    if ownership is None or ownership.owner.name.strip() != name.strip():
-        raise errors.ClaimMismatch()
+    ownership = await Ownership.get_or_none(
+        unit_id=unit_id,
+        owner__id_hash=id_hash,
+        owner__compound_id=unit.compound_id,  # type: ignore[attr-defined]
+    ).prefetch_related("owner")
     cert_hash = identity.certificate_hash(key, certificate)
-    if ownership.cert_hash is not None and ownership.cert_hash != cert_hash:
-        raise errors.ClaimCertificateMismatch()
-    return ownership.owner
+    if (
+        ownership is None
+        or ownership.owner.name.strip() != name.strip()
+        # no certificate on record: name and ID alone are too widely known to verify an owner
+        or ownership.cert_hash is None
+        or cert_hash is None
+        or not hmac.compare_digest(ownership.cert_hash, cert_hash)
+    ):
+        raise errors.ClaimMismatch()
+    return ownership.owner, unit
 
 
 async def is_verified_owner(user_id: int, unit_id: int) -> bool:
     return await Ownership.filter(unit_id=unit_id, owner__user_id=user_id).exists()
+
+
+async def acts_for_unit(user_id: int, unit_id: int) -> bool:
+    """A verified owner or a resident of the unit: who may see and pay its bills."""
+    return await is_verified_owner(user_id, unit_id) or await Resident.exists(
+        unit_id=unit_id, user_id=user_id
+    )
+
+
+def acts_for_unit_sql(user: str, unit: str) -> str:
+    """``acts_for_unit`` as a SQL condition on two expressions (placeholders or columns), for a
+    hot path that folds the check into its own statement (bookings.gate); kept here, beside the
+    function, so the rule has one home."""
+    owner = f"SELECT 1 FROM ownership os JOIN owner ow ON ow.id = os.owner_id WHERE os.unit_id = {unit} AND ow.user_id = {user}"  # noqa: S608 - the caller's expressions
+    resident = f"SELECT 1 FROM resident rs WHERE rs.unit_id = {unit} AND rs.user_id = {user}"  # noqa: S608 - the caller's expressions
+    return f"(EXISTS ({owner}) OR EXISTS ({resident}))"
 
 
 def _code_hash(code: str) -> str:
@@ -295,7 +352,7 @@ async def household(user: User, unit_id: int) -> list[HouseholdMember]:
     for res in await Resident.filter(unit_id=unit_id).prefetch_related("user").order_by("id"):
         mine = res.user.id == user.id
         phone = res.user.phone if mine else identity.mask_phone(res.user.phone)
-        name = res.user.nickname or f"用户{res.user.id}"
+        name = display_name(res.user, RELATION_LABELS[res.relation])
         members.append(HouseholdMember(res.relation.value, res.id, name, phone, False, mine))
     return members
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tortoise import connections
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -61,17 +65,28 @@ async def append(
     subject: str = "",
     payload: dict[str, Any] | None = None,
     at: datetime | None = None,
+    savepoint: bool = True,
 ) -> dict[str, Any]:
     """Append one event to ``stream`` and return it (with its hash: a receipt for the caller).
 
     The stream's head row is locked (SELECT … FOR UPDATE on PostgreSQL), so concurrent appenders
     queue instead of forking. SQLite serialises writers itself; the unique (stream, seq) constraint
     is the last line of defence, and a collision there is retried.
+
+    ``savepoint=False``: the caller's own transaction (required) takes the event directly, without a
+    savepoint around it (two statements fewer, for hot paths whose caller holds the lock of the
+    stream's head until its commit anyway). A failure then fails the caller's transaction instead of
+    being retried inside it; only a new stream's head, created in its own savepoint, is retried.
     """
     # Store exactly what is hashed: Decimal becomes text once, here, before both.
     normal = loads(dumps(payload or {}))
     for attempt in range(8):
         try:
+            if not savepoint:
+                conn = connections.get("default")
+                if not isinstance(conn, TransactionalDBClient):
+                    raise RuntimeError("audit.append(savepoint=False) needs the caller's transaction")
+                return await _append_locked(conn, stream, action, actor, subject, normal, at)
             async with in_transaction() as conn:
                 return await _append_locked(conn, stream, action, actor, subject, normal, at)
         except IntegrityError:
@@ -135,17 +150,37 @@ async def head(stream: str) -> dict[str, Any] | None:
     return {"stream": row.stream, "seq": row.seq, "hash": row.hash}
 
 
+@asynccontextmanager
+async def snapshot() -> AsyncIterator[None]:
+    """Every read inside sees one state of the database, so heads and events read in separate
+    queries agree while others append (without it a verification running beside voting reports a
+    "tail missing" that is not there): a read-only REPEATABLE READ transaction on PostgreSQL; on
+    SQLite one read transaction (WAL gives it one snapshot, and the process's transactions, appends
+    included, take turns). Inside a caller's transaction, that transaction is the snapshot."""
+    if isinstance(connections.get("default"), TransactionalDBClient):
+        yield
+        return
+    async with in_transaction() as conn:
+        if conn.capabilities.dialect == "postgres":
+            await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
 async def export(streams: list[str] | None = None) -> dict[str, Any]:
-    """Everything needed to verify offline: the events in order and each stream's head."""
-    query = AuditEvent.all().order_by("stream", "seq")
-    head_query = AuditHead.all()
-    if streams:
-        query = query.filter(stream__in=streams)
-        head_query = head_query.filter(stream__in=streams)
+    """Everything needed to verify offline: the events in order and each stream's head, read in
+    one snapshot."""
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for event in await query:
+    async with snapshot():  # queries built inside, so that they run on the snapshot's connection
+        query = AuditEvent.all().order_by("stream", "seq")
+        head_query = AuditHead.all()
+        if streams:
+            query = query.filter(stream__in=streams)
+            head_query = head_query.filter(stream__in=streams)
+        rows = await query
+        found_heads = await head_query
+    for event in rows:
         grouped[event.stream].append(_row(event))
-    heads = {h.stream: {"seq": h.seq, "hash": h.hash} for h in await head_query}
+    heads = {h.stream: {"seq": h.seq, "hash": h.hash} for h in found_heads}
     return {
         "format": EXPORT_FORMAT,
         "exported_at": clock.iso_utc(clock.now()),

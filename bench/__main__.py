@@ -13,6 +13,10 @@ BENCHES = [
     [sys.executable, "bench/complaints_bench.py"],
     [sys.executable, "bench/roster_bench.py"],
     [sys.executable, "-m", "bench.voting_bench"],
+    [sys.executable, "-m", "bench.notify_bench"],
+    [sys.executable, "-m", "bench.payments_bench"],
+    [sys.executable, "-m", "bench.supervision_bench"],
+    [sys.executable, "-m", "bench.fund_bench"],
 ]
 
 if __name__ == "__main__":

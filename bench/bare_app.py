@@ -24,7 +24,7 @@ def build(database_url: str) -> Sanic:
         # the same query as /api/v1/communities, without our middleware, pydantic or envelope
         from accounts.registry import list_communities
 
-        rows = await list_communities()
+        rows = (await list_communities(limit=50)).items
         return json(
             {
                 "items": [

@@ -79,8 +79,9 @@ async def _open_motion(compound_id: int, user_id: int):  # type: ignore[no-untyp
         title="压测表决", text="压测", items=[lifecycle.ItemDraft("聘用物业", Matter.HIRE_PROPERTY_COMPANY)],
         opens_at=now + timedelta(seconds=1), closes_at=now + timedelta(days=1), announce_days=0,
     )  # fmt: skip
-    motion = await lifecycle.create(SYSTEM, compound_id, user_id, draft)
-    await lifecycle.announce(SYSTEM, motion)
+    # A bench opens its vote at once: below the legal announcement period, as only test setups may.
+    motion = await lifecycle.create(SYSTEM, compound_id, user_id, draft, min_announce_days=0)
+    await lifecycle.announce(SYSTEM, motion, min_announce_days=0)
     await asyncio.sleep(1.1)
     return await lifecycle.open_voting(SYSTEM, motion)
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from complaints.models import Party
+from accounts.models import Department
+from complaints import calendar
+from complaints.models import Category, Party
 
 DEPARTMENTS: tuple[str, ...] = (
     "县住建局",
@@ -55,3 +57,31 @@ CATEGORIES: tuple[CategorySeed, ...] = (
     CategorySeed("fee_pricing", "物业收费不规范", _D, "市场监管局", 40),
     CategorySeed("vulnerable_residents", "困难群体帮扶", _D, "民政局", 40),
 )
+
+
+async def install() -> dict[str, int]:
+    """Load the responsibility table, its departments and the working calendar where missing (what a
+    real deployment needs before the first complaint; the demo loads it too). Idempotent: rows are
+    found by their natural key before they are created."""
+    departments = {}
+    for name in DEPARTMENTS:
+        department, _ = await Department.get_or_create(name=name)
+        departments[name] = department.id
+    added = 0
+    for sort, seed in enumerate(CATEGORIES):
+        _, created = await Category.get_or_create(
+            code=seed.code,
+            defaults={
+                "name": seed.name,
+                "party": seed.party,
+                "department_id": departments[seed.department] if seed.department else None,
+                "resolve_hours": seed.resolve_hours,
+                "sort": sort,
+            },
+        )
+        added += created
+    return {
+        "departments": len(departments),
+        "categories_added": added,
+        "calendar_added": await calendar.seed(),
+    }

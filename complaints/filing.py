@@ -22,10 +22,11 @@ from complaints.errors import (
     ContentRisky,
     DailyLimit,
     NotAResident,
-    NotSupportable,
     PlaceInvalid,
     TooManyPhotos,
 )
+from complaints.guards import NEIGHBOURS, SUPPORT, allowed_actions, caller_of, decide
+from complaints.media import PhotoCheck
 from complaints.models import Category, Complaint, Event, Moderation, PlaceKind, Status, Support
 from complaints.permissions import load
 from complaints.rules import MAX_PHOTOS, OPEN, add_working_hours, stage_hours
@@ -35,12 +36,11 @@ from core.errors import DomainError
 from photos import records
 from photos.access import subject
 from photos.models import Photo
-from wechat.protocol import MediaType, Scene, WeChatApi
+from wechat.protocol import Scene, WeChatApi
 
 log = logging.getLogger("wuye.complaints")
 DAILY_LIMIT = 10
 FILERS = frozenset({Role.RESIDENT, Role.OWNER, Role.GRID_WORKER})
-NEIGHBOURS = frozenset({Role.RESIDENT, Role.OWNER})
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,34 +169,15 @@ async def file_complaint(
             subject=f"complaint:{complaint.id}",
             payload={"category": category.code, "moderation": str(moderation), "photos": len(photos)},
         )  # fmt: skip
-    for photo in photos:
-        await _check_photo(wechat, user.openid, photo, media_url)
+    await PhotoCheck(wechat, user.openid, media_url).submit(photos)
     return complaint
-
-
-async def _check_photo(
-    wechat: WeChatApi, openid: str, photo: Photo, media_url: Callable[[Photo], str]
-) -> None:
-    try:
-        trace_id: str | None = await wechat.media_check_async(
-            openid=openid, media_url=media_url(photo), media_type=MediaType.IMAGE, scene=Scene.FORUM
-        )
-    except DomainError as exc:
-        log.warning("media_check_async failed, holding photo %s: %s", photo.id, exc.error_code)
-        trace_id = None
-    await records.check_submitted(photo.id, trace_id)
 
 
 async def support(complaint_id: int, *, user_id: int, actor: Actor) -> Complaint:
     """ "Me too": a neighbour joins an open complaint instead of filing the same one again."""
     complaint = await load(complaint_id)
-    if complaint.status not in OPEN or complaint.moderation != Moderation.PASSED:
-        raise NotSupportable(details={"status": str(complaint.status)})
-    if user_id in (complaint.filer_id, complaint.complainant_id):  # type: ignore[attr-defined]
-        raise NotSupportable("这是您自己的投诉")
-    if not await compound_roles(user_id, complaint.compound_id) & NEIGHBOURS:  # type: ignore[attr-defined]
-        raise NotAResident("只有本小区的业主或住户可以附议")
-    try:
+    decide(complaint, SUPPORT, await caller_of(user_id, complaint), clock.now())
+    try:  # two at once: the unique (complaint, user) refuses the second
         async with in_transaction() as conn:
             await Support.create(complaint_id=complaint.id, user_id=user_id, using_db=conn)
             await Complaint.filter(id=complaint.id).using_db(conn).update(supporters=F("supporters") + 1)
@@ -208,6 +189,9 @@ async def support(complaint_id: int, *, user_id: int, actor: Actor) -> Complaint
         raise AlreadySupported() from None
     await complaint.refresh_from_db()
     return complaint
+
+
+SIMILAR_LIMIT = 20  # the newest ones: a choice of "me too" before filing, not an archive
 
 
 async def similar_open(*, user_id: int, building_id: int, category: str) -> list[dict[str, Any]]:
@@ -223,13 +207,15 @@ async def similar_open(*, user_id: int, building_id: int, category: str) -> list
             building_id=building_id, category_id=category, status__in=list(OPEN), moderation=Moderation.PASSED
         )
         .order_by("-created_at")
-        .limit(20)
+        .limit(SIMILAR_LIMIT)
     )
     supported = set(
         await Support.filter(user_id=user_id, complaint_id__in=[c.id for c in rows]).values_list(
             "complaint_id", flat=True
         )
     )
+    now = clock.now()
+    callers = {c.id: await caller_of(user_id, c) for c in rows}
     return [
         {
             "id": c.id,
@@ -241,6 +227,7 @@ async def similar_open(*, user_id: int, building_id: int, category: str) -> list
             "created_at": c.created_at,
             "mine": user_id in (c.filer_id, c.complainant_id),  # type: ignore[attr-defined]
             "supported": c.id in supported,
+            "allowed_actions": allowed_actions(c, callers[c.id], now),
         }
         for c in rows
     ]

@@ -1,14 +1,14 @@
-"""Who may see a complaint and who may take which step. Roles come from accounts.roles; the
-department role counts only for the department a complaint is dispatched to."""
+"""Who may see a complaint, and the roles a person holds over it (complaints.guards decides the
+steps from them). Roles come from accounts.roles; the department role counts only for the
+department a complaint is dispatched to."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from accounts.roles import Role, Scope, compound_roles, grants_of
-from complaints.errors import ComplaintNotFound, NotYourStep
-from complaints.models import Complaint, Moderation, Party, Support
-from complaints.rules import Action
+from complaints.errors import ComplaintNotFound
+from complaints.models import Complaint, Moderation, Support
 from photos.access import Sight
 
 MODERATORS = frozenset({Role.COMMUNITY_ADMIN, Role.SUPERVISOR})
@@ -76,40 +76,3 @@ async def sight(user_id: int, complaint: Complaint) -> Sight:
 async def can_view(user_id: int, complaint_id: int) -> Sight:
     complaint = await Complaint.get_or_none(id=complaint_id)
     return Sight.NONE if complaint is None else await sight(user_id, complaint)
-
-
-def _is_assignee(complaint: Complaint, held: set[Role]) -> bool:
-    if complaint.party is Party.PROPERTY:
-        return Role.PROPERTY_STAFF in held and complaint.company_id is not None  # type: ignore[attr-defined]
-    return Role.DEPARTMENT_STAFF in held
-
-
-async def performer_role(complaint: Complaint, action: Action | str, user_id: int) -> Role:
-    """The role in which ``user_id`` takes this step, or NotYourStep."""
-    if action in (Action.CONFIRM, Action.REOPEN):
-        if is_complainant(complaint, user_id):
-            return Role.RESIDENT
-        raise NotYourStep()
-    held = await staff_roles(user_id, complaint)
-    if complaint.moderation != Moderation.PASSED and action != "moderate":
-        raise NotYourStep("这条投诉还在内容审核中")
-    choices: list[Role] = []
-    if action == Action.ACCEPT:
-        choices = [Role.COMMUNITY_ADMIN]
-        if complaint.party is Party.PROPERTY:
-            choices.append(Role.PROPERTY_STAFF)
-    elif action == Action.DISPATCH:
-        choices = [Role.COMMUNITY_ADMIN, Role.PROPERTY_STAFF]  # property staff: to their own company only
-    elif action in (Action.START, Action.RESOLVE):
-        if _is_assignee(complaint, held):
-            return Role.PROPERTY_STAFF if complaint.party is Party.PROPERTY else Role.DEPARTMENT_STAFF
-    elif action == Action.REJECT or action == "moderate":
-        choices = [Role.COMMUNITY_ADMIN, Role.SUPERVISOR] if action == "moderate" else [Role.COMMUNITY_ADMIN]
-    elif action == "escalate":
-        choices = [Role.PROPERTY_STAFF, Role.GRID_WORKER]
-        if _is_assignee(complaint, held) and complaint.party is Party.DEPARTMENT:
-            return Role.DEPARTMENT_STAFF
-    for role in choices:
-        if role in held:
-            return role
-    raise NotYourStep(details={"action": str(action)})

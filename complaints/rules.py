@@ -1,13 +1,18 @@
 """Pure rules of complaints: the state machine and working-hours arithmetic. No I/O.
 
-State machine (every arrow an immutable event; anything not listed is refused):
+State machine (every arrow an immutable event; anything not listed is refused). Who may take each
+step is decided in complaints.guards, which also lists the steps for the app's buttons:
 
-    submitted --accept--> accepted --dispatch--> dispatched --start--> in_progress --resolve--> resolved
-    submitted/accepted --reject--> closed             (not a complaint: duplicate, outside any remit)
-    dispatched/reopened --dispatch--> dispatched      (re-dispatch, e.g. to a department)
-    resolved --confirm--> confirmed --close--> closed (the resident rates 1-5; closed at once)
-    resolved --reopen--> reopened --start--> in_progress   (within REOPEN_DAYS of the resolution)
-    resolved --close--> closed                        (no answer within REOPEN_DAYS)
+    submitted --accept--> accepted            (property staff accept for their company: it is theirs,
+                                                they work on it directly; the community accepts to dispatch)
+    submitted/accepted --reject--> closed     (not a complaint: duplicate, outside any remit)
+    accepted/dispatched/reopened --dispatch--> dispatched   (the community: to the company or a department)
+    accepted/dispatched/reopened --start--> in_progress     (the assignee)
+    accepted/dispatched/in_progress/reopened --resolve--> resolved   (the assignee; start is optional)
+    resolved --rate--> confirmed              (the resident rates 1-5; the complaint stays reopenable)
+    resolved/confirmed --reopen--> reopened   (the resident, within REOPEN_DAYS of the resolution,
+                                                rated or not: the rating stays in the history)
+    resolved/confirmed --close--> closed      (the system, once REOPEN_DAYS have passed)
 
 Escalation to the community does not change the status: it is an event and a flag on the stage.
 Working hours: WORK_PERIODS on working days, in Asia/Shanghai. A working day is Monday to Friday
@@ -31,7 +36,7 @@ class Action(StrEnum):
     DISPATCH = "dispatch"
     START = "start"
     RESOLVE = "resolve"
-    CONFIRM = "confirm"
+    RATE = "rate"
     REOPEN = "reopen"
     CLOSE = "close"
     REJECT = "reject"
@@ -42,14 +47,19 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.SUBMITTED, Action.REJECT): Status.CLOSED,
     (Status.ACCEPTED, Action.DISPATCH): Status.DISPATCHED,
     (Status.ACCEPTED, Action.REJECT): Status.CLOSED,
+    (Status.ACCEPTED, Action.START): Status.IN_PROGRESS,
+    (Status.ACCEPTED, Action.RESOLVE): Status.RESOLVED,
     (Status.DISPATCHED, Action.DISPATCH): Status.DISPATCHED,
     (Status.DISPATCHED, Action.START): Status.IN_PROGRESS,
+    (Status.DISPATCHED, Action.RESOLVE): Status.RESOLVED,
     (Status.IN_PROGRESS, Action.RESOLVE): Status.RESOLVED,
-    (Status.RESOLVED, Action.CONFIRM): Status.CONFIRMED,
+    (Status.RESOLVED, Action.RATE): Status.CONFIRMED,
     (Status.RESOLVED, Action.REOPEN): Status.REOPENED,
     (Status.RESOLVED, Action.CLOSE): Status.CLOSED,
+    (Status.CONFIRMED, Action.REOPEN): Status.REOPENED,
     (Status.CONFIRMED, Action.CLOSE): Status.CLOSED,
     (Status.REOPENED, Action.START): Status.IN_PROGRESS,
+    (Status.REOPENED, Action.RESOLVE): Status.RESOLVED,
     (Status.REOPENED, Action.DISPATCH): Status.DISPATCHED,
 }
 
@@ -64,7 +74,10 @@ STAGE_HOURS: dict[Status, int] = {
     Status.DISPATCHED: 8,
     Status.REOPENED: 8,
 }
+# Days after a resolution in which the resident may reopen it (rated or not); then it closes.
 REOPEN_DAYS = 7
+# Resolved, waiting for the resident: rated or not, reopenable until the window passes.
+ANSWERABLE: frozenset[Status] = frozenset({Status.RESOLVED, Status.CONFIRMED})
 MAX_PHOTOS = 9
 WORK_PERIODS: tuple[tuple[time, time], ...] = ((time(9, 0), time(12, 0)), (time(13, 0), time(18, 0)))
 
@@ -81,8 +94,10 @@ def check_escalation(status: Status) -> None:
         raise TransitionNotAllowed(details={"status": str(status), "action": "escalate"})
 
 
-def stage_hours(status: Status, resolve_hours: int) -> int | None:
-    if status is Status.IN_PROGRESS:
+def stage_hours(status: Status, resolve_hours: int, *, assigned: bool = False) -> int | None:
+    """Working hours allowed in ``status``. Accepted by the company itself (``assigned``), the next
+    step is the work, so the stage has the category's time to resolve."""
+    if status is Status.IN_PROGRESS or (status is Status.ACCEPTED and assigned):
         return resolve_hours
     return STAGE_HOURS.get(status)
 
@@ -97,8 +112,13 @@ def check_rating(rating: int | None) -> int:
     return rating
 
 
+def reopen_until(resolved_at: datetime | None) -> datetime | None:
+    return None if resolved_at is None else resolved_at + timedelta(days=REOPEN_DAYS)
+
+
 def reopen_allowed(resolved_at: datetime | None, at: datetime) -> bool:
-    return resolved_at is not None and at <= resolved_at + timedelta(days=REOPEN_DAYS)
+    until = reopen_until(resolved_at)
+    return until is not None and at <= until
 
 
 @dataclass(frozen=True, slots=True)

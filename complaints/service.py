@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from complaints.filing import NewComplaint, file_complaint, similar_open, support
+from complaints.media import PhotoCheck
 from complaints.models import Category
 from complaints.permissions import can_view, load, staff_roles
 from complaints.stats import statistics_by_party
-from complaints.views import detail, mine, queue
+from complaints.views import detail, mine, queue, queue_page
 from complaints.workflow import Step, act, close_unanswered, escalate, escalate_overdue, moderate
 from photos import records
 from photos.access import register_viewer
-from photos.models import Photo
 
 register_viewer("complaint", can_view)
 
@@ -35,9 +35,10 @@ async def categories() -> list[dict[str, Any]]:
     ]
 
 
-async def record_media_verdict(trace_id: str, suggest: str) -> Photo | None:
+async def record_media_verdict(trace_id: str, suggest: str) -> bool | None:
     """WeChat's asynchronous verdict on a complaint photo (what the message-push handler calls):
-    "pass" shows it to staff, "review" holds it for the community, "risky" withholds it for good."""
+    "pass" shows it to staff, "review" holds it for the community, "risky" withholds it for good.
+    True applied; False the photo had its verdict already (nothing changed); None no such check."""
     return await records.record_verdict(trace_id, suggest)
 
 
@@ -49,6 +50,7 @@ async def run_periodic() -> dict[str, int]:
 
 __all__ = [
     "NewComplaint",
+    "PhotoCheck",
     "Step",
     "act",
     "can_view",
@@ -62,6 +64,7 @@ __all__ = [
     "mine",
     "moderate",
     "queue",
+    "queue_page",
     "record_media_verdict",
     "run_periodic",
     "similar_open",

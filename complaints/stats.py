@@ -53,3 +53,44 @@ async def statistics_by_party(
             for i, rows in sorted(by_department.items())
         ],
     }
+
+
+async def handling_by_company(
+    company_ids: list[int], *, since: datetime, until: datetime
+) -> dict[int, dict[str, int]]:
+    """For each company, the complaints dispatched to it filed in [since, until) (moderation passed):
+    how many, how many ever overdue, how many reopened at least once, and the residents' ratings
+    (count and sum). Companies without complaints are present with zeros. Read by ratings' credit."""
+    out = {
+        i: {"complaints": 0, "overdue": 0, "reopened": 0, "ratings": 0, "rating_sum": 0} for i in company_ids
+    }
+    rows = await Complaint.filter(
+        moderation="passed",
+        company_id__in=company_ids,
+        created_at__gte=since.astimezone(UTC),
+        created_at__lt=until.astimezone(UTC),
+    ).values_list("company_id", "overdue", "reopen_count", "rating")
+    for company_id, overdue, reopen_count, rating in rows:
+        figures = out[company_id]
+        figures["complaints"] += 1
+        figures["overdue"] += bool(overdue)
+        figures["reopened"] += reopen_count > 0
+        if rating is not None:
+            figures["ratings"] += 1
+            figures["rating_sum"] += rating
+    return out
+
+
+async def ratings_of_compound(compound_id: int, *, since: datetime, until: datetime) -> dict[str, Any]:
+    """Residents' ratings of complaints of one compound closed in [since, until): count and average
+    (1–5), the residents' satisfaction an inspection shows."""
+    ratings: list[int] = await Complaint.filter(  # type: ignore[assignment]
+        compound_id=compound_id,
+        rating__isnull=False,
+        closed_at__gte=since.astimezone(UTC),
+        closed_at__lt=until.astimezone(UTC),
+    ).values_list("rating", flat=True)
+    return {
+        "ratings": len(ratings),
+        "average_rating": round(sum(ratings) / len(ratings), 2) if ratings else None,
+    }

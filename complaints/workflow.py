@@ -19,25 +19,25 @@ from complaints.errors import (
     DepartmentUnknown,
     NoPropertyCompany,
     NoteRequired,
-    NotHeld,
     NotYourStep,
-    ReopenWindowPassed,
 )
+from complaints.guards import ESCALATE, MODERATE, caller_of, decide
+from complaints.media import PhotoCheck, hold_unchecked
 from complaints.models import Category, Complaint, Event, Moderation, Party, Status
-from complaints.permissions import company_ids, ids_of, load, performer_role
+from complaints.permissions import company_ids, ids_of, load
 from complaints.rules import (
+    ANSWERABLE,
     OPEN,
     REOPEN_DAYS,
     Action,
     add_working_hours,
-    check_escalation,
     check_rating,
     late,
     next_status,
-    reopen_allowed,
     stage_hours,
 )
 from core import clock
+from notify import service as notify
 from photos import records
 from photos.access import subject
 
@@ -53,45 +53,56 @@ class Step:
 
 
 async def act(
-    complaint_id: int, step: Step, *, user_id: int | None, actor: Actor, now: datetime | None = None
+    complaint_id: int,
+    step: Step,
+    *,
+    user_id: int | None,
+    actor: Actor,
+    photo_check: PhotoCheck | None = None,
+    now: datetime | None = None,
 ) -> Complaint:
-    """Take ``step`` as ``user_id`` (None: the system). Refusals: TransitionNotAllowed (wrong state),
-    NotYourStep (wrong person), ComplaintChanged (someone else moved it first)."""
+    """Take ``step`` as ``user_id`` (None: the system), if complaints.guards.decide lets them: its
+    refusal is raised as it is (TransitionNotAllowed, NotYourStep, ReopenWindowPassed, ...);
+    ComplaintChanged when someone else moved it first. Photos of the step go through
+    ``photo_check`` (without one they are held for a person)."""
     complaint = await load(complaint_id)
     status = Status(complaint.status)
-    target = next_status(status, step.action)
-    role = "system" if user_id is None else str(await performer_role(complaint, step.action, user_id))
     moment = now or clock.now()
+    caller = None if user_id is None else await caller_of(user_id, complaint)
+    role = decide(complaint, step.action, caller, moment)
+    target = next_status(status, step.action)
     changes: dict[str, Any] = {}
     data: dict[str, Any] = {}
     if step.action is Action.DISPATCH:
         changes = await _dispatch_target(complaint, step, role, user_id)
         data = {k: v for k, v in changes.items() if v is not None}
+    elif step.action is Action.ACCEPT and role == Role.PROPERTY_STAFF:
+        # accepted by the company itself: assigned to it at once, no dispatch to oneself
+        changes = await _dispatch_target(complaint, Step(Action.ACCEPT, party=Party.PROPERTY), role, user_id)
+        data = {"company_id": changes["company_id"]}
     elif step.action is Action.RESOLVE:
         changes = {"resolved_at": moment}
-    elif step.action is Action.CONFIRM:
+    elif step.action is Action.RATE:
         changes = {"rating": check_rating(step.rating)}
         data = {"rating": changes["rating"]}
     elif step.action is Action.REOPEN:
-        if not reopen_allowed(complaint.resolved_at, moment):
-            raise ReopenWindowPassed()
+        # the rating given stays on the complaint and in its history until the next one
         changes = {"reopen_count": complaint.reopen_count + 1}
+        data = {"rating": complaint.rating} if complaint.rating is not None else {}
     elif step.action is Action.REJECT and not step.note.strip():
         raise NoteRequired()
-    steps = [(step.action, status, target)]
-    if target is Status.CONFIRMED:  # confirmation closes the complaint at once
-        steps.append((Action.CLOSE, target, next_status(target, Action.CLOSE)))
-    final = steps[-1][2]
+    final = target
     overdue = complaint.overdue or late(complaint.stage_due_at, moment)
     due = None
-    hours = stage_hours(final, await _resolve_hours(complaint))
+    assigned = (changes.get("company_id") or complaint.company_id) is not None  # type: ignore[attr-defined]
+    hours = stage_hours(final, await _resolve_hours(complaint), assigned=assigned)
     if hours is not None:
         due = add_working_hours(moment, hours, await calendar.load())
     if final is Status.CLOSED:
         changes["closed_at"] = moment  # the overdue flag is frozen from here on
     async with in_transaction() as conn:
         updated = await Complaint.filter(id=complaint.id, version=complaint.version).using_db(conn).update(
-            status=final, version=complaint.version + len(steps), stage_entered_at=moment, stage_due_at=due,
+            status=final, version=complaint.version + 1, stage_entered_at=moment, stage_due_at=due,
             stage_escalated=False, overdue=overdue, **changes,
         )  # fmt: skip
         if updated != 1:
@@ -102,23 +113,47 @@ async def act(
             subject=subject("complaint", complaint.id),
             using_db=conn,
         )
-        for n, (action, before, after) in enumerate(steps, start=1):
-            first = n == 1
-            await Event.create(
-                complaint_id=complaint.id, seq=complaint.version + n, action=action, from_status=before,
-                to_status=after, actor_id=user_id if first else None, actor_role=role if first else "system",
-                note=step.note.strip() if first else "", photo_ids=[p.id for p in photos] if first else [],
-                data=data if first else {}, at=moment, using_db=conn,
-            )  # fmt: skip
+        await Event.create(
+            complaint_id=complaint.id, seq=complaint.version + 1, action=step.action, from_status=status,
+            to_status=final, actor_id=user_id, actor_role=role, note=step.note.strip(),
+            photo_ids=[p.id for p in photos], data=data, at=moment, using_db=conn,
+        )  # fmt: skip
         await append(
             compound_stream(complaint.compound_id), f"complaint.{step.action}", actor=actor,  # type: ignore[attr-defined]
             subject=f"complaint:{complaint.id}", payload={"from": str(status), "to": str(final), **data},
         )  # fmt: skip
-    for photo in photos:
-        # Staff photos are work records and shown at once; a resident's (reopening) wait for a person.
-        await records.moderate(photo.id, passed=role != "resident")
+        await _notify_complainant(complaint, step.action, changes)
+    # Staff photos too: a step's photo is shown to the resident and on the board of the complaint,
+    # so it passes the same content check as a resident's.
+    if photo_check is not None:
+        await photo_check.submit(photos)
+    else:
+        await hold_unchecked(photos)
     await complaint.refresh_from_db()
     return complaint
+
+
+_NOTIFY = {Action.ACCEPT: ("complaint.accepted", "已受理"), Action.DISPATCH: ("complaint.dispatched", "已派单"),
+           Action.RESOLVE: ("complaint.resolved", "已办结")}  # fmt: skip
+
+
+async def _notify_complainant(
+    complaint: Complaint, action: Action, changes: dict[str, Any], version: int | None = None
+) -> None:
+    """Outbox rows telling the resident the complaint moved (in the step's transaction); a resolution
+    also asks for a rating. The version moved from keys them: resolved again after a reopening, again."""
+    if action not in _NOTIFY:
+        return
+    user_id = complaint.complainant_id or complaint.filer_id  # type: ignore[attr-defined]
+    category = await Category.get(code=complaint.category_id)  # type: ignore[attr-defined]
+    event, status = _NOTIFY[action]
+    party = "职能部门" if changes.get("party") == Party.DEPARTMENT else "物业服务企业"
+    params = {"complaint_id": complaint.id, "number": str(complaint.id), "category": category.name,
+              "status": status, "party": party}  # fmt: skip
+    subject = f"complaint:{complaint.id}:{complaint.version if version is None else version}"
+    await notify.enqueue(event, subject=subject, user_ids=[user_id], params=params)
+    if action is Action.RESOLVE:
+        await notify.enqueue("complaint.rate", subject=subject, user_ids=[user_id], params=params)
 
 
 async def _resolve_hours(complaint: Complaint) -> int:
@@ -185,9 +220,9 @@ async def escalate(complaint_id: int, *, user_id: int | None, actor: Actor, note
                    now: datetime | None = None) -> Complaint:  # fmt: skip
     """Escalate to the community ("吹哨"): by staff or a grid worker, or by the system when overdue."""
     complaint = await load(complaint_id)
-    check_escalation(Status(complaint.status))
-    role = "system" if user_id is None else str(await performer_role(complaint, "escalate", user_id))
     moment = now or clock.now()
+    caller = None if user_id is None else await caller_of(user_id, complaint)
+    role = decide(complaint, ESCALATE, caller, moment)
     changes = {
         "stage_escalated": True,
         "escalations": complaint.escalations + 1,
@@ -227,15 +262,17 @@ async def escalate_overdue(*, now: datetime | None = None) -> int:
 
 
 async def close_unanswered(*, now: datetime | None = None) -> int:
-    """Close resolved complaints whose reopen window passed without an answer from the resident."""
+    """Close resolved complaints, rated or not, whose reopen window has passed."""
     moment = (now or clock.now()).astimezone(UTC)  # SQLite compares datetimes as text: always UTC
     done = 0
     cutoff = moment - timedelta(days=REOPEN_DAYS)
-    for complaint_id in await ids_of(Complaint.filter(status=Status.RESOLVED, resolved_at__lt=cutoff)):
+    due = Complaint.filter(status__in=list(ANSWERABLE), resolved_at__lt=cutoff)
+    for complaint_id, status in await due.values_list("id", "status"):
+        note = "重新打开期限已过，自动办结" if status == Status.CONFIRMED else "逾期未评价，自动办结"
         try:
             await act(
                 complaint_id,
-                Step(Action.CLOSE, note="逾期未评价，自动办结"),
+                Step(Action.CLOSE, note=note),
                 user_id=None,
                 actor=SYSTEM,
                 now=moment,
@@ -250,10 +287,8 @@ async def moderate(complaint_id: int, *, user_id: int, actor: Actor, passed: boo
                    now: datetime | None = None) -> Complaint:  # fmt: skip
     """A person's decision on a held complaint: release it to staff (its clock starts now) or refuse it."""
     complaint = await load(complaint_id)
-    role = str(await performer_role(complaint, "moderate", user_id))
-    if complaint.moderation != Moderation.HELD:
-        raise NotHeld()
     moment = now or clock.now()
+    role = decide(complaint, MODERATE, await caller_of(user_id, complaint), moment)
     changes: dict[str, Any] = {"moderation": Moderation.PASSED if passed else Moderation.REJECTED}
     if passed:
         hours = stage_hours(Status(complaint.status), await _resolve_hours(complaint)) or 0

@@ -9,14 +9,15 @@ Values are bytes; callers encode. Keys are namespaced by the caller ("session:â€
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
-from core.errors import Unavailable
+from core.errors import CacheUnavailable, Unavailable
 
 
 class LockNotAcquired(Unavailable):
@@ -64,6 +65,16 @@ async def hit(cache: Cache, key: str, *, limit: int, window: int) -> RateDecisio
     remaining = await cache.ttl(f"rl:{key}")
     retry = max(1, int(remaining + 0.999)) if remaining is not None else window
     return RateDecision(allowed=count <= limit, count=count, limit=limit, retry_after=retry)
+
+
+async def spent(cache: Cache, key: str, *, limit: int) -> RateDecision:
+    """Whether the window of ``hit(cache, key, ...)`` is used up, without counting a hit: for limits
+    on failures only (the caller hits on each failure and asks here before trying)."""
+    raw = await cache.get(f"rl:{key}")
+    count = int(raw) if raw else 0
+    remaining = await cache.ttl(f"rl:{key}") if count else None
+    retry = max(1, int(remaining + 0.999)) if remaining is not None else 1
+    return RateDecision(allowed=count < limit, count=count, limit=limit, retry_after=retry)
 
 
 @asynccontextmanager
@@ -176,13 +187,53 @@ return 0
 """
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _unavailable_when_down(
+    method: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Redis unreachable (down, restarting, timing out) is CacheUnavailable, one of our errors: the
+    HTTP layer answers 503 with Retry-After, and a caller may fall back."""
+
+    @functools.wraps(method)
+    async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        try:
+            return await method(*args, **kwargs)
+        except (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError) as exc:
+            raise CacheUnavailable(details={"reason": type(exc).__name__}) from exc
+
+    return guarded
+
+
 class RedisCache:
-    """redis.asyncio backend (redis-py >= 5; the abandoned aioredis package does not import on 3.11)."""
+    """redis.asyncio backend (redis-py >= 5; the abandoned aioredis package does not import on 3.11).
+
+    After Redis restarts, every pooled connection is dead, and without care each would fail once
+    (20â€“34 of them: a round of errors for up to 20 s). A command that fails on a connection error is
+    retried once on a fresh connection after a short pause, and a connection idle for a few seconds
+    is pinged before use; while Redis is really down, both attempts fail at once (connection refused)
+    and the caller gets CacheUnavailable."""
 
     def __init__(self, url: str, *, prefix: str = "wy:") -> None:
         from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
 
-        self._redis: Redis = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        self._redis: Redis = Redis.from_url(
+            url,
+            socket_timeout=5,
+            socket_connect_timeout=2,
+            retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), retries=1),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionError, OSError],
+            health_check_interval=5,
+        )
         self._prefix = prefix
         self._incr = self._redis.register_script(_INCR)
         self._release = self._redis.register_script(_RELEASE_IF)
@@ -194,28 +245,35 @@ class RedisCache:
     def _ms(ttl: float | None) -> int | None:
         return None if ttl is None else max(1, int(ttl * 1000))
 
+    @_unavailable_when_down
     async def get(self, key: str) -> bytes | None:
         value = await self._redis.get(self._k(key))
         return None if value is None else (value.encode() if isinstance(value, str) else bytes(value))
 
+    @_unavailable_when_down
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         await self._redis.set(self._k(key), value, px=self._ms(ttl))
 
+    @_unavailable_when_down
     async def add(self, key: str, value: bytes, ttl: float | None = None) -> bool:
         return bool(await self._redis.set(self._k(key), value, px=self._ms(ttl), nx=True))
 
+    @_unavailable_when_down
     async def delete(self, *keys: str) -> int:
         if not keys:
             return 0
         return int(await self._redis.delete(*[self._k(k) for k in keys]))
 
+    @_unavailable_when_down
     async def incr(self, key: str, ttl: float) -> int:
         return int(await self._incr(keys=[self._k(key)], args=[max(1, int(ttl * 1000))]))
 
+    @_unavailable_when_down
     async def ttl(self, key: str) -> float | None:
         ms = await self._redis.pttl(self._k(key))
         return None if ms < 0 else ms / 1000
 
+    @_unavailable_when_down
     async def release_if(self, key: str, token: bytes) -> bool:
         return bool(await self._release(keys=[self._k(key)], args=[token]))
 

@@ -14,7 +14,11 @@ status code once (server/errors.py) by walking the MRO, so domain code never men
     ├── Conflict                     409  the state does not allow it (duplicate, wrong status, ...)
     ├── RateLimited                  429
     └── Unavailable                  503  a dependency (database, cache, WeChat) is down or busy
+    │   ├── DatabaseUnavailable      503  the database refuses or dropped the connection
+    │   └── CacheUnavailable         503  Redis refuses or dropped the connection
     └── UpstreamError                502  a dependency answered with an error we cannot fix here
+
+An error may carry ``retry_after`` (seconds); the HTTP layer sends it as the Retry-After header.
 
 Subclasses set a stable ``code`` (English snake case, part of the API contract) and a default
 Chinese ``message`` for the user.
@@ -84,6 +88,17 @@ class RateLimited(DomainError):
 class Unavailable(DomainError):
     code = "unavailable"
     message = "服务暂时不可用，请稍后再试"
+    retry_after: int | None = 1  # outages we see are short (a restart, a failover): ask again soon
+
+
+class DatabaseUnavailable(Unavailable):
+    code = "database_unavailable"
+    message = "数据库暂时不可用，请稍后再试"
+
+
+class CacheUnavailable(Unavailable):
+    code = "cache_unavailable"
+    message = "缓存服务暂时不可用，请稍后再试"
 
 
 class UpstreamError(DomainError):

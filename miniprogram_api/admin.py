@@ -16,6 +16,7 @@ from accounts import admin, roster, service
 from accounts.models import FilingStatus, ResidentRelation
 from accounts.roles import Role
 from miniprogram_api.auth import Allow, Principal
+from miniprogram_api.bounds import MAX_ID, Id
 from miniprogram_api.endpoint import Call, endpoint
 
 bp = Blueprint("admin", url_prefix="/admin")
@@ -92,29 +93,31 @@ class FilingOut(BaseModel):
 
 
 class MemberIn(BaseModel):
-    owner_id: int
+    owner_id: Id
     position: str = Field(default="委员", max_length=20)
 
 
 class CompanyIn(BaseModel):
     name: str = Field(min_length=2, max_length=100)
     credit_code: str = Field(
-        pattern=r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$", description="统一社会信用代码"
+        max_length=18, pattern=r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$", description="统一社会信用代码"
     )
     contact_phone: str = Field(default="", max_length=20)
 
 
 class ContractIn(BaseModel):
-    company_id: int
+    company_id: Id
     starts_on: date
     ends_on: date
     price_fen_per_m2: int = Field(gt=0, le=100_000, description="每平方米每月价格（分）")
 
 
 class GrantIn(BaseModel):
-    user_id: int
+    user_id: Id
     role: Role
-    scope_id: int = Field(default=0, description="物业服务企业或部门的编号；社区级角色取路径中的社区")
+    scope_id: int = Field(
+        default=0, ge=0, le=MAX_ID, description="物业服务企业或部门的编号；社区级角色取路径中的社区"
+    )
 
 
 class InviteIn(BaseModel):

@@ -37,6 +37,11 @@ class Principal:
 
 
 def bearer_token(request: Request) -> str:
+    # The web console (console/) authenticates by its session cookie, checked with its CSRF token
+    # before it names the session here; an API request never carries one.
+    console = getattr(request.ctx, "console_token", None)
+    if console:
+        return str(console)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -50,6 +55,7 @@ async def authenticate(request: Request) -> Principal:
     user = await User.get_or_none(id=user_id)
     if user is None:
         raise SessionInvalid()
+    request.ctx.user_id = user.id  # for the access log line (server/ops/logs.py)
     return Principal(user, token, frozenset(), request_id_of(request))
 
 
@@ -102,5 +108,6 @@ ROLE_NAMES = {
     Role.DEPARTMENT_STAFF: "部门工作人员",
     Role.GRID_WORKER: "网格员",
     Role.SUPERVISOR: "主管部门",
+    Role.FUND_OFFICE: "维修资金管理机构",
 }
 SCOPE_NAMES = {"compound": "本小区", "community": "本社区", "county": "全县"}

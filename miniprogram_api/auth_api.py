@@ -10,6 +10,7 @@ from sanic import Blueprint, Request
 from accounts import service, sessions
 from miniprogram_api.auth import AUTHENTICATED, Principal
 from miniprogram_api.endpoint import PUBLIC, Call, endpoint
+from wechat import errors as wechat_errors
 
 bp = Blueprint("auth", url_prefix="/auth")
 
@@ -37,6 +38,15 @@ class OkOut(BaseModel):
     access=PUBLIC,
     body=LoginIn,
     response=LoginOut,
+    # the WeChat client is reached through app.ctx (a protocol), which error_docs cannot follow
+    raises=(
+        wechat_errors.WeChatCodeInvalid,
+        wechat_errors.WeChatUserBlocked,
+        wechat_errors.WeChatRateLimited,
+        wechat_errors.WeChatBusy,
+        wechat_errors.WeChatUnreachable,
+        wechat_errors.WeChatError,
+    ),
 )
 async def login(request: Request, call: Call[LoginIn, None]) -> LoginOut:
     assert call.body is not None

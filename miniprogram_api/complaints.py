@@ -1,22 +1,30 @@
-"""Complaints in the mini-program: categories, filing, my complaints, detail with history, confirm and
-rate, reopen, "me too", and the similar open complaints shown before filing."""
+"""Complaints in the mini-program: categories, filing, my complaints, detail with history and the
+caller's allowed actions, rating, reopening, "me too", and the similar open complaints shown before
+filing."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 
 from complaints import service
+from complaints.filing import SIMILAR_LIMIT
+from complaints.guards import ACTIONS
 from complaints.models import PlaceKind
-from complaints.rules import Action
+from complaints.rules import REOPEN_DAYS, Action
 from miniprogram_api.auth import AUTHENTICATED, Principal
+from miniprogram_api.bounds import Id
 from miniprogram_api.endpoint import PUBLIC, Call, endpoint
-from miniprogram_api.photos import checker_url, signed_path
+from miniprogram_api.pagination import PageQuery
+from miniprogram_api.photos import checker_url, photo_link
 
 bp = Blueprint("complaints", url_prefix="/complaints")
+MAX_CATEGORIES = 100  # the responsibility table (complaints.catalog) is fixed by the plan: 17 today
+# The stable names of complaints.guards.ACTIONS, as an enum in the OpenAPI document
+ActionName = Literal[ACTIONS]  # type: ignore[valid-type]
 
 
 class CategoryOut(BaseModel):
@@ -28,20 +36,20 @@ class CategoryOut(BaseModel):
 
 
 class CategoriesOut(BaseModel):
-    items: list[CategoryOut]
+    items: list[CategoryOut] = Field(max_length=MAX_CATEGORIES, description="全部类别（由目录固定，不分页）")
 
 
 class FileIn(BaseModel):
-    compound_id: int
+    compound_id: Id
     category: str = Field(max_length=30)
     text: str = Field(min_length=5, max_length=1000)
     place_kind: PlaceKind
-    building_id: int | None = None
-    unit_id: int | None = None
+    building_id: Id | None = None
+    unit_id: Id | None = None
     place_note: str = Field(default="", max_length=100, description="公共区域的具体位置，如“东门车棚”")
-    photo_ids: list[int] = Field(default_factory=list, max_length=9)
+    photo_ids: list[Id] = Field(default_factory=list, max_length=9)
     anonymous: bool = Field(default=True, description="对其他住户隐藏投诉人（默认隐藏）")
-    for_user_id: int | None = Field(default=None, description="网格员代住户提交时，住户的用户编号")
+    for_user_id: Id | None = Field(default=None, description="网格员代住户提交时，住户的用户编号")
 
 
 class ComplaintOut(BaseModel):
@@ -70,6 +78,7 @@ class ComplaintOut(BaseModel):
 
 class ComplaintListOut(BaseModel):
     items: list[ComplaintOut]
+    next_cursor: str | None = Field(description="下一页的游标；为空表示没有更多")
 
 
 class PhotoRef(BaseModel):
@@ -83,7 +92,10 @@ class EventOut(BaseModel):
     action: str
     from_status: str
     to_status: str
-    by: str = Field(description="角色，不显示个人身份")
+    by: str = Field(description="角色")
+    by_name: str | None = Field(
+        description="处理人的昵称（未设置昵称时为打码的称呼，不显示用户编号）；匿名投诉对其他住户不显示投诉人一方"
+    )
     note: str
     photo_ids: list[int]
     data: dict[str, Any]
@@ -92,13 +104,21 @@ class EventOut(BaseModel):
 
 class FilerOut(BaseModel):
     user_id: int
-    nickname: str
+    nickname: str = Field(description="本人设置的昵称，可能为空")
+    name: str = Field(description="显示名：昵称，未设置时为打码的称呼（如“投诉人（尾号5678）”）")
     phone: str | None = Field(description="脱敏手机号")
 
 
 class DetailOut(ComplaintOut):
     place: str
     mine: bool
+    allowed_actions: list[ActionName] = Field(
+        description="当前用户现在可执行的操作（用于显示按钮），与各操作的校验同源："
+        "accept 受理、dispatch 派单、start 开始处理、resolve 处理完毕、reject 不予受理、escalate 提请社区协调、"
+        "moderate 人工审核、rate 评价、reopen 重新打开、support 我也遇到"
+    )
+    reopen_days: int = Field(description=f"办结后可重新打开的天数（{REOPEN_DAYS} 天，评价后也可）")
+    reopen_until: datetime | None = Field(description="可重新打开的截止时间（已办结待确认或已评价时）")
     filer: FilerOut | None = Field(description="投诉人：仅本人和工作人员可见（匿名时对其他住户隐藏）")
     history: list[EventOut]
     photos: list[PhotoRef]
@@ -114,37 +134,45 @@ class SimilarOut(BaseModel):
     created_at: datetime
     mine: bool
     supported: bool
+    allowed_actions: list[ActionName] = Field(description="当前用户可执行的操作（如 support 我也遇到）")
 
 
 class SimilarListOut(BaseModel):
-    items: list[SimilarOut]
+    items: list[SimilarOut] = Field(max_length=SIMILAR_LIMIT, description=f"最新的至多 {SIMILAR_LIMIT} 条")
 
 
 class SimilarQuery(BaseModel):
-    building_id: int
-    category: str
+    building_id: Id
+    category: str = Field(max_length=30)
 
 
-class ConfirmIn(BaseModel):
+class RateIn(BaseModel):
     rating: int = Field(ge=1, le=5)
     note: str = Field(default="", max_length=500)
 
 
 class ReopenIn(BaseModel):
     note: str = Field(min_length=2, max_length=500)
-    photo_ids: list[int] = Field(default_factory=list, max_length=9)
+    photo_ids: list[Id] = Field(default_factory=list, max_length=9)
 
 
 def _who(call: Call) -> Principal:  # type: ignore[type-arg]
     return call.principal  # type: ignore[no-any-return]
 
 
+def photo_check(request: Request, who: Principal) -> service.PhotoCheck:
+    """WeChat's media check of the photos ``who`` attaches, fetched from our public address."""
+    return service.PhotoCheck(
+        request.app.ctx.wechat, who.user.openid, lambda photo: checker_url(request, photo.id)
+    )
+
+
 def refs(request: Request, photo_ids: list[int], viewer_id: int) -> list[PhotoRef]:
     return [
         PhotoRef(
             id=i,
-            thumbnail_url=signed_path(request, i, "thumbnail", viewer_id),
-            display_url=signed_path(request, i, "display", viewer_id),
+            thumbnail_url=photo_link(request, i, "thumbnail", viewer_id),
+            display_url=photo_link(request, i, "display", viewer_id),
         )
         for i in photo_ids
     ]
@@ -186,11 +214,12 @@ async def file_complaint(request: Request, call: Call[FileIn, None]) -> DetailOu
 
 
 @endpoint(
-    bp, "GET", "/mine", summary="我的投诉（含我附议的）", access=AUTHENTICATED, response=ComplaintListOut
-)
-async def my_complaints(request: Request, call: Call[None, None]) -> ComplaintListOut:
-    rows = await service.mine(user_id=_who(call).user.id)
-    return ComplaintListOut(items=[ComplaintOut(**r) for r in rows])
+    bp, "GET", "/mine", summary="我的投诉（含我附议的；新的在前，分页）", access=AUTHENTICATED,
+    query=PageQuery, response=ComplaintListOut,
+)  # fmt: skip
+async def my_complaints(request: Request, call: Call[None, PageQuery]) -> ComplaintListOut:
+    page = await service.mine(user_id=_who(call).user.id, cursor=call.query.cursor, limit=call.query.limit)
+    return ComplaintListOut(items=[ComplaintOut(**r) for r in page.items], next_cursor=page.next_cursor)
 
 
 @endpoint(
@@ -219,15 +248,17 @@ async def complaint_detail(request: Request, call: Call[None, None], complaint_i
 @endpoint(
     bp,
     "POST",
-    "/<complaint_id:int>/confirm",
-    summary="确认办结并评价（1–5 星）",
+    "/<complaint_id:int>/rate",
+    summary="评价处理结果（1–5 星）",
+    description=f"办结后由投诉人评价；评价不关闭投诉：办结后 {REOPEN_DAYS} 天内仍可重新打开，"
+    "评价保留在处理记录中。期限届满后自动办结。",
     access=AUTHENTICATED,
-    body=ConfirmIn,
+    body=RateIn,
     response=DetailOut,
 )
-async def confirm(request: Request, call: Call[ConfirmIn, None], complaint_id: int) -> DetailOut:
+async def rate(request: Request, call: Call[RateIn, None], complaint_id: int) -> DetailOut:
     who = _who(call)
-    step = service.Step(Action.CONFIRM, note=call.body.note, rating=call.body.rating)
+    step = service.Step(Action.RATE, note=call.body.note, rating=call.body.rating)
     await service.act(complaint_id, step, user_id=who.user.id, actor=who.actor)
     return await detail_out(request, complaint_id, who.user.id)
 
@@ -236,7 +267,7 @@ async def confirm(request: Request, call: Call[ConfirmIn, None], complaint_id: i
     bp,
     "POST",
     "/<complaint_id:int>/reopen",
-    summary="对处理结果不满意，重新打开（办结后 7 天内）",
+    summary=f"对处理结果不满意，重新打开（办结后 {REOPEN_DAYS} 天内，评价过也可）",
     access=AUTHENTICATED,
     body=ReopenIn,
     response=DetailOut,
@@ -244,7 +275,9 @@ async def confirm(request: Request, call: Call[ConfirmIn, None], complaint_id: i
 async def reopen(request: Request, call: Call[ReopenIn, None], complaint_id: int) -> DetailOut:
     who = _who(call)
     step = service.Step(Action.REOPEN, note=call.body.note, photo_ids=call.body.photo_ids)
-    await service.act(complaint_id, step, user_id=who.user.id, actor=who.actor)
+    await service.act(
+        complaint_id, step, user_id=who.user.id, actor=who.actor, photo_check=photo_check(request, who)
+    )
     return await detail_out(request, complaint_id, who.user.id)
 
 

@@ -1,6 +1,7 @@
 """Complaint handling for staff: queue, accept, dispatch, progress, resolve, escalate, reject,
 moderation of held complaints, the periodic sweep, and statistics. Who may call each is declared on
-it; the service checks the finer rule (e.g. property staff only for their own company)."""
+it; complaints.guards checks the finer rule (e.g. property staff only for their own company), the
+same rule that lists the detail's allowed_actions."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from complaints import service
 from complaints.models import Party, Status
 from complaints.rules import Action
 from miniprogram_api.auth import ROLE_NAMES, Principal, authenticate
-from miniprogram_api.complaints import ComplaintListOut, ComplaintOut, DetailOut, detail_out
+from miniprogram_api.bounds import Id
+from miniprogram_api.complaints import ComplaintListOut, ComplaintOut, DetailOut, detail_out, photo_check
 from miniprogram_api.endpoint import Call, endpoint
+from miniprogram_api.pagination import PageQuery
 
 bp = Blueprint("complaints_staff", url_prefix="/staff/complaints")
 SWEEP_EVERY = 60  # seconds: the queue runs the periodic sweep at most this often
@@ -70,20 +73,27 @@ MODERATORS = OnComplaint(Role.COMMUNITY_ADMIN, Role.SUPERVISOR)
 
 
 class QueueQuery(BaseModel):
+    """The web console's queue form (numbered pages, console/complaints.py); the API takes QueuePageQuery."""
+
     status: Status | None = None
     overdue: bool | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=100_000)
+
+
+class QueuePageQuery(PageQuery):
+    status: Status | None = None
+    overdue: bool | None = None
 
 
 class NoteIn(BaseModel):
     note: str = Field(default="", max_length=500)
-    photo_ids: list[int] = Field(default_factory=list, max_length=9)
+    photo_ids: list[Id] = Field(default_factory=list, max_length=9)
 
 
 class DispatchIn(BaseModel):
     party: Party | None = Field(default=None, description="缺省按责任清单：property 物业 / department 部门")
-    department_id: int | None = Field(default=None, description="派给部门时的部门编号；缺省按责任清单")
+    department_id: Id | None = Field(default=None, description="派给部门时的部门编号；缺省按责任清单")
     note: str = Field(default="", max_length=500)
 
 
@@ -122,15 +132,23 @@ def _who(call: Call) -> Principal:  # type: ignore[type-arg]
     return call.principal  # type: ignore[no-any-return]
 
 
-@endpoint(bp, "GET", "", summary="待办投诉队列", access=STAFF, query=QueueQuery, response=ComplaintListOut)
-async def complaint_queue(request: Request, call: Call[None, QueueQuery]) -> ComplaintListOut:
+@endpoint(
+    bp,
+    "GET",
+    "",
+    summary="待办投诉队列（阶段时限最近的在前，分页）",
+    access=STAFF,
+    query=QueuePageQuery,
+    response=ComplaintListOut,
+)
+async def complaint_queue(request: Request, call: Call[None, QueuePageQuery]) -> ComplaintListOut:
     if await request.app.ctx.cache.add("complaints:sweep", b"1", ttl=SWEEP_EVERY):
         await service.run_periodic()
     q = call.query
-    rows = await service.queue(
-        user_id=_who(call).user.id, status=q.status, overdue=q.overdue, limit=q.limit, offset=q.offset
+    page = await service.queue_page(
+        user_id=_who(call).user.id, status=q.status, overdue=q.overdue, cursor=q.cursor, limit=q.limit
     )
-    return ComplaintListOut(items=[ComplaintOut(**r) for r in rows])
+    return ComplaintListOut(items=[ComplaintOut(**r) for r in page.items], next_cursor=page.next_cursor)
 
 
 @endpoint(bp, "GET", "/statistics", summary="按物业服务企业和部门的投诉统计", access=OVERSIGHT,
@@ -153,26 +171,30 @@ async def sweep(request: Request, call: Call[None, None]) -> SweepOut:
 
 async def _step(request: Request, call: Call, complaint_id: int, step: service.Step) -> DetailOut:  # type: ignore[type-arg]
     who = _who(call)
-    await service.act(complaint_id, step, user_id=who.user.id, actor=who.actor)
+    await service.act(
+        complaint_id, step, user_id=who.user.id, actor=who.actor, photo_check=photo_check(request, who)
+    )
     return await detail_out(request, complaint_id, who.user.id)
 
 
-@endpoint(
-    bp, "POST", "/<complaint_id:int>/accept", summary="受理", access=INTAKE, body=NoteIn, response=DetailOut
-)
+@endpoint(bp, "POST", "/<complaint_id:int>/accept", summary="受理",
+          description="物业服务企业受理即由本企业处理（无须再派单），可直接开始处理或处理完毕；"
+          "社区受理后再派给物业服务企业或部门。详情中的 allowed_actions 列出当前可执行的操作。",
+          access=INTAKE, body=NoteIn, response=DetailOut)  # fmt: skip
 async def accept(request: Request, call: Call[NoteIn, None], complaint_id: int) -> DetailOut:
     return await _step(request, call, complaint_id, service.Step(Action.ACCEPT, note=call.body.note))
 
 
-@endpoint(bp, "POST", "/<complaint_id:int>/dispatch", summary="派单（物业服务企业，或由社区派给部门）",
-          access=INTAKE, body=DispatchIn, response=DetailOut)  # fmt: skip
+@endpoint(bp, "POST", "/<complaint_id:int>/dispatch", summary="社区派单（派给物业服务企业或部门）",
+          access=COMMUNITY, body=DispatchIn, response=DetailOut)  # fmt: skip
 async def dispatch(request: Request, call: Call[DispatchIn, None], complaint_id: int) -> DetailOut:
     b = call.body
     step = service.Step(Action.DISPATCH, note=b.note, party=b.party, department_id=b.department_id)
     return await _step(request, call, complaint_id, step)
 
 
-@endpoint(bp, "POST", "/<complaint_id:int>/progress", summary="开始处理", access=ASSIGNEE, body=NoteIn,
+@endpoint(bp, "POST", "/<complaint_id:int>/progress", summary="开始处理（可省略：受理或派单后可直接处理完毕）",
+          access=ASSIGNEE, body=NoteIn,
           response=DetailOut)  # fmt: skip
 async def progress(request: Request, call: Call[NoteIn, None], complaint_id: int) -> DetailOut:
     step = service.Step(Action.START, note=call.body.note, photo_ids=call.body.photo_ids)

@@ -18,6 +18,7 @@ class ReadyOut(BaseModel):
     status: str
     database: bool
     cache: bool
+    queue: str = "in_process"  # in_process (no QUEUE_URL: web workers run the jobs), up or down
 
 
 @endpoint(bp, "GET", "/health", summary="存活检查", access=PUBLIC, response=HealthOut)
@@ -33,6 +34,8 @@ async def ready(request: Request, call: Call[None, None]) -> ReadyOut:
 
     database = await request.app.ctx.db_ping()
     cache = await request.app.ctx.cache.ping()
-    if not (database and cache):
-        raise Unavailable(details={"database": database, "cache": cache})
-    return ReadyOut(status="ready", database=database, cache=cache)
+    queue_ping = getattr(request.app.ctx, "queue_ping", None)
+    queue = "in_process" if queue_ping is None else ("up" if await queue_ping() else "down")
+    if not (database and cache) or queue == "down":
+        raise Unavailable(details={"database": database, "cache": cache, "queue": queue})
+    return ReadyOut(status="ready", database=database, cache=cache, queue=queue)

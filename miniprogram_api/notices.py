@@ -21,16 +21,18 @@ from accounts.errors import RoleMissing
 from accounts.roles import Role
 from complaints.service import record_media_verdict
 from config.settings import Settings
-from core.errors import Forbidden, NotFound
-from core.jsonutil import loads
-from miniprogram_api.auth import ROLE_NAMES, bearer_token
+from core.errors import DomainError, NotFound
+from miniprogram_api.auth import ROLE_NAMES, Allow, Principal, bearer_token
 from miniprogram_api.context import request_id_of
 from miniprogram_api.endpoint import PUBLIC, Call, endpoint
-from notices import attachments, board, disclosures, lifecycle
+from miniprogram_api.origin import configured_base
+from miniprogram_api.pagination import PageQuery
+from notices import acknowledgement, attachments, board, disclosures, lifecycle
 from notices import cache as board_cache
 from notices.models import DisclosureKind
 from notices.rules import READERS
 from notices.scoping import where_of
+from wechat import push
 
 bp = Blueprint("notices", url_prefix="/compounds")
 push_bp = Blueprint("wechat_push", url_prefix="")
@@ -103,6 +105,7 @@ class AttachmentOut(BaseModel):
     name: str
     content_type: str
     byte_size: int
+    url: str = Field(description="附件的绝对地址（以配置的 PUBLIC_BASE_URL 为准；需带登录凭证下载）")
 
 
 class NoticeOut(BoardItem):
@@ -112,6 +115,18 @@ class NoticeOut(BoardItem):
     attachments: list[AttachmentOut]
     published_revisions: int
     first_read: bool
+    requires_ack: bool = Field(description="是否需要阅知确认（POST …/acknowledge）")
+    acknowledged_at: datetime | None = Field(description="我确认阅知的时间；未确认或无需确认为空")
+
+
+class AckOut(BaseModel):
+    notice_id: int
+    acknowledged_at: datetime
+    first: bool = Field(description="false 表示此前已确认过（不重复记录）")
+
+
+# Acknowledging writes: the roles are read afresh, not from the board's cache
+ACKNOWLEDGERS = Allow(Role.OWNER, Role.RESIDENT, over="compound")
 
 
 class RevisionOut(BaseModel):
@@ -125,15 +140,18 @@ class RevisionOut(BaseModel):
 
 class RevisionsOut(BaseModel):
     items: list[RevisionOut]
+    next_cursor: str | None = Field(description="下一页的游标；为空表示没有更多")
 
 
 class FileQuery(BaseModel):
-    size: str = Field(default="display", pattern="^(display|thumbnail)$")
+    size: str = Field(default="display", max_length=9, pattern="^(display|thumbnail)$")
 
 
 class CompareQuery(BaseModel):
     kind: DisclosureKind
-    years: str = Field(default="", pattern=r"^(\d{4}(,\d{4})*)?$", description="如 2024,2025；为空则全部")
+    years: str = Field(
+        default="", max_length=99, pattern=r"^(\d{4}(,\d{4})*)?$", description="如 2024,2025；为空则全部"
+    )
 
 
 class CompareOut(BaseModel):
@@ -159,19 +177,42 @@ async def list_board(request: Request, call: Call[None, BoardQuery], compound_id
 async def show_notice(
     request: Request, call: Call[None, None], compound_id: int, notice_id: int
 ) -> dict[str, Any]:
-    return await board.detail(
+    shown = await board.detail(
         request.app.ctx.cache, compound_id=compound_id, notice_id=notice_id,
         user_id=call.principal.user_id, roles=call.principal.roles,
     )  # fmt: skip
+    base = f"{configured_base(request)}/api/v1/compounds/{compound_id}/notices/{notice_id}/attachments/"
+    return {**shown, "attachments": [{**a, "url": f"{base}{a['id']}"} for a in shown["attachments"]]}
+
+
+@endpoint(bp, "POST", "/<compound_id:int>/notices/<notice_id:int>/acknowledge", summary="确认已阅知公告（可重复调用）",
+          access=ACKNOWLEDGERS, response=AckOut)  # fmt: skip
+async def acknowledge_notice(
+    request: Request, call: Call[None, None], compound_id: int, notice_id: int
+) -> AckOut:
+    p: Principal = call.principal
+    done = await acknowledgement.acknowledge(
+        compound_id=compound_id, notice_id=notice_id, user_id=p.user.id, roles=p.roles, actor=p.actor
+    )
+    return AckOut(notice_id=done.notice_id, acknowledged_at=done.acknowledged_at, first=done.first)
 
 
 @endpoint(bp, "GET", "/<compound_id:int>/notices/<notice_id:int>/revisions", summary="公告的历次发布版本",
-          access=READ, response=RevisionsOut)  # fmt: skip
+          access=READ, query=PageQuery, response=RevisionsOut)  # fmt: skip
 async def notice_history(
-    request: Request, call: Call[None, None], compound_id: int, notice_id: int
+    request: Request, call: Call[None, PageQuery], compound_id: int, notice_id: int
 ) -> RevisionsOut:
-    rows = await board.history(compound_id=compound_id, notice_id=notice_id, roles=call.principal.roles)
-    return RevisionsOut(items=[RevisionOut.model_validate(r) for r in rows])
+    q = call.query
+    page = await board.history_page(
+        compound_id=compound_id,
+        notice_id=notice_id,
+        roles=call.principal.roles,
+        cursor=q.cursor,
+        limit=q.limit,
+    )
+    return RevisionsOut(
+        items=[RevisionOut.model_validate(r) for r in page.items], next_cursor=page.next_cursor
+    )
 
 
 @endpoint(bp, "GET", "/<compound_id:int>/notices/<notice_id:int>/attachments/<attachment_id:int>",
@@ -184,7 +225,7 @@ async def notice_file(
     notice = await board.visible_notice(compound_id, notice_id, call.principal.roles)
     attachment = await lifecycle.attachment_of(where_of(notice), notice.id, attachment_id)
     data, content_type = await attachments.file_of(
-        request.app.ctx.settings.media_dir, attachment, thumbnail=call.query.size == "thumbnail"
+        request.app.ctx.photo_storage, attachment, thumbnail=call.query.size == "thumbnail"
     )
     return HTTPResponse(data, content_type=content_type, headers={"cache-control": "private, max-age=300"})
 
@@ -201,9 +242,7 @@ async def compare_disclosures(
     )
 
 
-# --- WeChat message push (plain-text mode, JSON) -----------------------------------------------------
-
-PUSH_MAX_SKEW = 600
+# --- WeChat message push (JSON, plain or safe mode) --------------------------------------------------
 
 
 def push_token(settings: Settings) -> str:
@@ -214,50 +253,88 @@ def push_token(settings: Settings) -> str:
     return hmac.new(settings.secret_key.encode(), b"wechat-message-push", hashlib.sha256).hexdigest()[:32]
 
 
+def push_config(settings: Settings) -> push.PushConfig:
+    return push.PushConfig(push_token(settings), settings.wechat_app_id, settings.wechat_push_aes_key)
+
+
 def push_signature(token: str, timestamp: str, nonce: str) -> str:
-    return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()  # noqa: S324 - WeChat's scheme
+    return push.signature(token, timestamp, nonce)
 
 
-def _check_push(request: Request) -> None:
-    args = {k: v[-1] for k, v in request.args.items()}
-    timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
-    expected = push_signature(push_token(request.app.ctx.settings), timestamp, nonce)
-    if not hmac.compare_digest(expected, args.get("signature", "")):
-        raise Forbidden("消息推送签名无效", code="push_signature_invalid")
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > PUSH_MAX_SKEW:
-        raise Forbidden("消息推送已过期", code="push_stale")
+class PushQuery(BaseModel):
+    """What WeChat puts on the push URL: its signature over our token, timestamp and nonce; in safe
+    mode the message signature too (wechat.push checks them)."""
+
+    signature: str | None = Field(default=None, max_length=128)
+    timestamp: str | None = Field(default=None, max_length=32)
+    nonce: str | None = Field(default=None, max_length=128)
+    echostr: str | None = Field(default=None, max_length=512)
+    openid: str | None = Field(default=None, max_length=128)
+    encrypt_type: str | None = Field(default=None, max_length=16)
+    msg_signature: str | None = Field(default=None, max_length=128)
+
+
+def _query(request: Request) -> dict[str, str]:
+    return {k: v[-1] for k, v in request.args.items()}
 
 
 @endpoint(push_bp, "GET", "/wechat/push", summary="微信消息推送：服务器地址验证", access=PUBLIC,
-          response={"type": "string"}, response_type="text/plain")  # fmt: skip
+          query=PushQuery, response={"type": "string"}, response_type="text/plain",
+          raises=(push.PushSignatureInvalid, push.PushStale))  # fmt: skip
 async def push_verify(request: Request, call: Call[None, None]) -> HTTPResponse:
-    _check_push(request)
+    push.check_url_signature(push_config(request.app.ctx.settings), _query(request), time.time())
     return HTTPResponse(request.args.get("echostr", ""), content_type="text/plain")
 
 
-@endpoint(push_bp, "POST", "/wechat/push", summary="微信消息推送（明文 JSON）：图片内容安全检测结果",
-          access=PUBLIC, raw_body={"application/json": {"type": "object"}}, max_raw_bytes=64 * 1024,
-          response={"type": "string"}, response_type="text/plain")  # fmt: skip
+@endpoint(push_bp, "POST", "/wechat/push", summary="微信消息推送（JSON，明文或安全模式）：图片内容安全检测结果",
+          description="每条推送只接受一次（时间戳与随机数）；只接受我方发起且尚无结果的检测的结果。"
+          "配置了 EncodingAESKey 时只接受安全模式（加密）推送。",
+          access=PUBLIC, query=PushQuery, raw_body={"application/json": {"type": "object"}}, max_raw_bytes=64 * 1024,
+          response={"type": "string"}, response_type="text/plain",
+          raises=(push.PushSignatureInvalid, push.PushStale, push.PushReplayed, push.PushEncryptionRequired,
+                  push.PushBodyInvalid, push.MediaCheckUnknown, push.MediaCheckDecided))  # fmt: skip
 async def push_event(request: Request, call: Call[None, None]) -> HTTPResponse:
-    _check_push(request)
-    event = loads(request.body)
-    if isinstance(event, dict) and event.get("Event") == "wxa_media_check":
-        result = event.get("result")
-        result = result if isinstance(result, dict) else {}
-        trace_id, suggest = str(event.get("trace_id", "")), str(result.get("suggest", ""))
-        handled = await lifecycle.media_verdict(
-            request.app.ctx.cache, trace_id=trace_id, suggest=suggest, label=int(result.get("label") or 0)
-        )
-        if not handled:  # not a notice image: perhaps a complaint photo
-            await record_media_verdict(trace_id, suggest)
+    query, config = _query(request), push_config(request.app.ctx.settings)
+    plain = push.open_push(config, query, request.body, time.time())
+    cache = request.app.ctx.cache
+    key = await push.remember(cache, query)
+    try:
+        verdict = push.media_check_of(plain)
+        if verdict is not None:
+            await _apply_verdict(request, verdict)
+    except push.MediaCheckUnknown:
+        # A verdict can overtake our record of its trace id. In safe mode the body is authenticated,
+        # so WeChat's retry of exactly this push may land later; in plain mode the remembered nonce
+        # stays spent, or its signature could be reused with a body naming another check.
+        if config.aes_key:
+            await cache.delete(key)
+        raise
+    except DomainError:
+        raise
+    except BaseException:
+        # Our failure, not the push's: WeChat retries, and the retry must not be taken for a replay
+        await cache.delete(key)
+        raise
     # WeChat retries anything but "success"; an unknown event is acknowledged, not retried forever.
     return HTTPResponse("success", content_type="text/plain")
+
+
+async def _apply_verdict(request: Request, verdict: push.MediaCheck) -> None:
+    applied = await lifecycle.media_verdict(
+        request.app.ctx.cache, trace_id=verdict.trace_id, suggest=verdict.suggest, label=verdict.label
+    )
+    if applied is None:  # not a notice image: perhaps a complaint photo
+        applied = await record_media_verdict(verdict.trace_id, verdict.suggest)
+    if applied is None:
+        raise push.MediaCheckUnknown(details={"trace_id": verdict.trace_id})
+    if not applied:
+        raise push.MediaCheckDecided(details={"trace_id": verdict.trace_id})
 
 
 @endpoint(push_bp, "GET", "/notice-media/<key:path>", summary="公告图片的公开版本（供微信内容安全检测抓取）",
           access=PUBLIC, response={"type": "string"}, response_type="image/jpeg")  # fmt: skip
 async def public_media(request: Request, call: Call[None, None], key: str) -> HTTPResponse:
-    data = await attachments.public_rendition(request.app.ctx.settings.media_dir, key)
+    data = await attachments.public_rendition(request.app.ctx.photo_storage, key)
     if data is None:
         raise NotFound()
     kind = "image/png" if key.endswith(".png") else "image/jpeg"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
@@ -18,10 +18,13 @@ from accounts.errors import RoleMissing
 from accounts.roles import Role
 from core.errors import NotFound
 from miniprogram_api.auth import ROLE_NAMES, Principal, authenticate
+from miniprogram_api.bounds import MAX_FEN, Fen, Key
 from miniprogram_api.endpoint import Call, endpoint
-from notices import attachments, disclosures, lifecycle, service
+from miniprogram_api.origin import public_base
+from miniprogram_api.pagination import PageQuery
+from notices import acknowledgement, attachments, disclosures, lifecycle, service
 from notices.models import DisclosureKind
-from notices.rules import POSTERS, REVIEWERS, Audience, Scope
+from notices.rules import POSTERS, REVIEWERS, Audience, Scope, Status
 from notices.scoping import Caller, Where
 
 bp = Blueprint("notices_admin", url_prefix="/manage/<scope:str>/<target:int>")
@@ -80,6 +83,9 @@ class NoticeIn(BaseModel):
     body_markdown: str = Field(min_length=1, max_length=20_000, description="Markdown；原始 HTML 不会生效")
     audience: Audience = Audience.EVERYONE
     pinned: bool = False
+    requires_ack: bool = Field(
+        default=False, description="需要业主、住户阅知确认（仅小区公告）；发布时逐人通知"
+    )
 
 
 class EditIn(BaseModel):
@@ -87,11 +93,12 @@ class EditIn(BaseModel):
     body_markdown: str = Field(min_length=1, max_length=20_000)
     note: str = Field(default="", max_length=200, description="修改说明，显示在历史版本中")
     audience: Audience | None = None
+    requires_ack: bool | None = Field(default=None, description="改为需要/不需要阅知确认；为空则不变")
 
 
 class PublishIn(BaseModel):
-    publish_at: datetime | None = Field(default=None, description="定时发布；为空则审核通过后立即发布")
-    expires_at: datetime | None = Field(default=None, description="到期自动下架")
+    publish_at: AwareDatetime | None = Field(default=None, description="定时发布；为空则审核通过后立即发布")
+    expires_at: AwareDatetime | None = Field(default=None, description="到期自动下架")
 
 
 class WithdrawIn(BaseModel):
@@ -115,15 +122,17 @@ class LineIn(BaseModel):
 
 class SectionIn(BaseModel):
     lines: list[LineIn] = Field(default_factory=list, max_length=200)
-    stated_total_fen: int | None = Field(default=None, description="填报的合计（分）；与明细之和不符则拒绝")
+    stated_total_fen: int | None = Field(
+        default=None, ge=-MAX_FEN, le=MAX_FEN, description="填报的合计（分）；与明细之和不符则拒绝"
+    )
 
 
 class DisclosureIn(BaseModel):
     kind: DisclosureKind
     period_start: date
     period_end: date
-    sections: dict[str, SectionIn]
-    stated_balances: dict[str, int] = Field(default_factory=dict)
+    sections: dict[Key, SectionIn] = Field(max_length=20)
+    stated_balances: dict[Key, Fen] = Field(default_factory=dict, max_length=20)
     note: str = Field(default="", max_length=5000)
     title: str | None = Field(default=None, max_length=100)
     audience: Audience = Audience.EVERYONE
@@ -132,8 +141,8 @@ class DisclosureIn(BaseModel):
 class DisclosureEditIn(BaseModel):
     period_start: date
     period_end: date
-    sections: dict[str, SectionIn]
-    stated_balances: dict[str, int] = Field(default_factory=dict)
+    sections: dict[Key, SectionIn] = Field(max_length=20)
+    stated_balances: dict[Key, Fen] = Field(default_factory=dict, max_length=20)
     note: str = Field(default="", max_length=5000)
     change_note: str = Field(default="", max_length=200)
 
@@ -153,14 +162,16 @@ class ManagedOut(BaseModel):
     withdraw_reason: str | None
     read_count: int
     system: bool
+    requires_ack: bool
 
 
 class ManagedListOut(BaseModel):
     items: list[ManagedOut]
+    next_cursor: str | None = Field(description="下一页的游标；为空表示没有更多")
 
 
-class ListQuery(BaseModel):
-    status: str | None = Field(default=None, max_length=10)
+class ListQuery(PageQuery):
+    status: Status | None = Field(default=None, description="按状态筛选")
 
 
 class AttachmentQuery(BaseModel):
@@ -190,19 +201,41 @@ class ReadsOut(BaseModel):
     audience_size: int | None = Field(description="应读人数（小区内有房屋的账号）；社区、全县公告为空")
 
 
+class AcksQuery(PageQuery):
+    acknowledged: bool | None = Field(default=None, description="true 只列已确认的，false 只列未确认的")
+
+
+class AckPersonOut(BaseModel):
+    name: str = Field(description="业主名册上的姓名，否则为微信昵称；不含电话")
+    rooms: list[str] = Field(description="本小区的房号，如 1号楼-101")
+    acknowledged_at: datetime | None
+
+
+class AcksOut(BaseModel):
+    notice_id: int
+    requires_ack: bool
+    addressed: int = Field(description="应确认人数（发布时本小区有房屋的业主、住户账号，及此后确认的）")
+    acknowledged: int
+    pending: int
+    items: list[AckPersonOut]
+    next_cursor: str | None = Field(description="下一页的游标；为空表示没有更多")
+
+
 async def _one(where_: Where, notice_id: int) -> ManagedOut:
-    rows = [r for r in await lifecycle.manage_list(where_) if r["id"] == notice_id]
-    return ManagedOut.model_validate(rows[0])
+    return ManagedOut.model_validate(await lifecycle.manage_row(where_, notice_id))
 
 
-@endpoint(bp, "GET", "/notices", summary="管理：本范围的全部公告（含草稿、待审、已撤回）", access=MANAGERS,
+@endpoint(bp, "GET", "/notices", summary="管理：本范围的全部公告（含草稿、待审、已撤回；新的在前，分页）", access=MANAGERS,
           query=ListQuery, response=ManagedListOut)  # fmt: skip
 async def manage_notices(
     request: Request, call: Call[None, ListQuery], scope: str, target: int
 ) -> ManagedListOut:
     assert call.query is not None
-    rows = await lifecycle.manage_list(where(scope, target), status=call.query.status)
-    return ManagedListOut(items=[ManagedOut.model_validate(r) for r in rows])
+    q = call.query
+    page = await lifecycle.manage_page(where(scope, target), status=q.status, cursor=q.cursor, limit=q.limit)
+    return ManagedListOut(
+        items=[ManagedOut.model_validate(r) for r in page.items], next_cursor=page.next_cursor
+    )
 
 
 @endpoint(bp, "POST", "/notices", summary="起草公告", access=POSTING, body=NoticeIn, response=ManagedOut,
@@ -213,7 +246,7 @@ async def create_notice(request: Request, call: Call[NoticeIn, None], scope: str
     w = where(scope, target)
     notice = await service.create(
         caller_of(call), w, category=b.category, title=b.title, body_markdown=b.body_markdown,
-        audience=b.audience, pinned=b.pinned,
+        audience=b.audience, pinned=b.pinned, requires_ack=b.requires_ack,
     )  # fmt: skip
     return await _one(w, notice.id)
 
@@ -229,6 +262,7 @@ async def edit_notice(
     await service.edit(
         request.app.ctx.cache, request.app.ctx.wechat, caller_of(call), w, notice_id,
         title=b.title, body_markdown=b.body_markdown, note=b.note, audience=b.audience,
+        requires_ack=b.requires_ack,
     )  # fmt: skip
     return await _one(w, notice_id)
 
@@ -295,16 +329,19 @@ async def review_notice(
     return await _one(w, notice_id)
 
 
+ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf")
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+
+
 @endpoint(bp, "POST", "/notices/<notice_id:int>/attachments", summary="添加图片或 PDF 附件", access=POSTING,
-          query=AttachmentQuery, response=AttachmentOut, status=201, max_raw_bytes=10 * 1024 * 1024,
-          raw_body={t: {"type": "string", "format": "binary"} for t in
-                    ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf")})  # fmt: skip
+          query=AttachmentQuery, response=AttachmentOut, status=201, max_raw_bytes=ATTACHMENT_MAX_BYTES,
+          raw_body={t: {"type": "string", "format": "binary"} for t in ATTACHMENT_TYPES})  # fmt: skip
 async def add_attachment(
     request: Request, call: Call[None, AttachmentQuery], scope: str, target: int, notice_id: int
 ) -> AttachmentOut:
     assert call.query is not None
-    w, media = where(scope, target), request.app.ctx.settings.media_dir
-    base = f"{request.scheme}://{request.host}/api/v1/notice-media/"
+    w, media = where(scope, target), request.app.ctx.photo_storage
+    base = public_base(request) + "/api/v1/notice-media/"
     if (request.content_type or "").startswith("application/pdf"):
         created = await attachments.add_pdf(
             media, caller_of(call), w, notice_id, request.body, name=call.query.name
@@ -323,7 +360,7 @@ async def managed_file(
     request: Request, call: Call[None, None], scope: str, target: int, notice_id: int, attachment_id: int
 ) -> HTTPResponse:
     attachment = await lifecycle.attachment_of(where(scope, target), notice_id, attachment_id)
-    data, content_type = await attachments.file_of(request.app.ctx.settings.media_dir, attachment)
+    data, content_type = await attachments.file_of(request.app.ctx.photo_storage, attachment)
     return HTTPResponse(data, content_type=content_type, headers={"cache-control": "private, no-store"})
 
 
@@ -332,6 +369,19 @@ async def notice_reads(
     request: Request, call: Call[None, None], scope: str, target: int, notice_id: int
 ) -> ReadsOut:
     return ReadsOut.model_validate(await lifecycle.read_report(where(scope, target), notice_id))
+
+
+@endpoint(bp, "GET", "/notices/<notice_id:int>/acknowledgements", summary="阅知确认情况（人数与分页名单）",
+          access=MANAGERS, query=AcksQuery, response=AcksOut)  # fmt: skip
+async def notice_acks(
+    request: Request, call: Call[None, AcksQuery], scope: str, target: int, notice_id: int
+) -> AcksOut:
+    assert call.query is not None
+    q = call.query
+    shown = await acknowledgement.report(
+        where(scope, target), notice_id, acknowledged=q.acknowledged, cursor=q.cursor, limit=q.limit
+    )
+    return AcksOut.model_validate(shown)
 
 
 @endpoint(bp, "POST", "/disclosures", summary="起草结构化公示（金额以分为单位，服务器计算合计）",

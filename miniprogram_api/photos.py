@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
@@ -17,6 +17,7 @@ from core.cache import hit
 from core.errors import Forbidden, Invalid, RateLimited
 from miniprogram_api.auth import AUTHENTICATED, authenticate
 from miniprogram_api.endpoint import Call, endpoint
+from miniprogram_api.origin import configured_base, public_base
 from photos import records
 from photos.access import signature, signature_valid
 from photos.models import Photo
@@ -48,8 +49,8 @@ class PhotoOut(BaseModel):
     id: int
     width: int
     height: int
-    display_url: str
-    thumbnail_url: str
+    display_url: str = Field(description="展示尺寸的绝对签名链接（一小时内有效）")
+    thumbnail_url: str = Field(description="缩略图的绝对签名链接（一小时内有效）")
     moderation: str
 
 
@@ -61,8 +62,13 @@ def signed_path(request: Request, photo_id: int, kind: str, viewer_id: int, ttl:
 
 
 def checker_url(request: Request, photo_id: int) -> str:
-    """An absolute link WeChat's media check can fetch for a day."""
-    return f"{request.scheme}://{request.host}{signed_path(request, photo_id, 'display', CONTENT_CHECKER, 86400)}"
+    """An absolute link WeChat's media check can fetch for a day, on our public address."""
+    return public_base(request) + signed_path(request, photo_id, "display", CONTENT_CHECKER, 86400)
+
+
+def photo_link(request: Request, photo_id: int, kind: str, viewer_id: int) -> str:
+    """An absolute signed link (on the configured public base, miniprogram_api.origin.configured_base)."""
+    return configured_base(request) + signed_path(request, photo_id, kind, viewer_id)
 
 
 def photo_out(request: Request, photo: Photo, viewer_id: int) -> PhotoOut:
@@ -70,8 +76,8 @@ def photo_out(request: Request, photo: Photo, viewer_id: int) -> PhotoOut:
         id=photo.id,
         width=photo.width,
         height=photo.height,
-        display_url=signed_path(request, photo.id, "display", viewer_id),
-        thumbnail_url=signed_path(request, photo.id, "thumbnail", viewer_id),
+        display_url=photo_link(request, photo.id, "display", viewer_id),
+        thumbnail_url=photo_link(request, photo.id, "thumbnail", viewer_id),
         moderation=str(photo.moderation),
     )
 
@@ -99,6 +105,14 @@ class _PhotoViewer:
 
 
 PHOTO_VIEWER = _PhotoViewer()
+
+
+class PhotoLinkQuery(BaseModel):
+    """A signed link's parameters (checked by PHOTO_VIEWER); none of them with a session."""
+
+    u: int | None = Field(default=None, ge=0, le=2**31 - 1, description="签名链接：查看者")
+    e: int | None = Field(default=None, ge=0, le=2**40, description="签名链接：过期时间（Unix 秒）")
+    s: str | None = Field(default=None, min_length=1, max_length=128, description="签名链接：签名")
 
 
 @endpoint(
@@ -154,9 +168,10 @@ async def _serve(request: Request, photo_id: int, kind: str, viewer_id: int) -> 
     "/<photo_id:int>/display",
     summary="查看图片（展示尺寸，长边不超过 2048）",
     access=PHOTO_VIEWER,
+    query=PhotoLinkQuery,
     response_type="image/jpeg",
 )
-async def photo_display(request: Request, call: Call[None, None], photo_id: int) -> HTTPResponse:
+async def photo_display(request: Request, call: Call[None, PhotoLinkQuery], photo_id: int) -> HTTPResponse:
     return await _serve(request, photo_id, "display", call.principal)
 
 
@@ -166,7 +181,8 @@ async def photo_display(request: Request, call: Call[None, None], photo_id: int)
     "/<photo_id:int>/thumbnail",
     summary="查看图片缩略图（长边不超过 320）",
     access=PHOTO_VIEWER,
+    query=PhotoLinkQuery,
     response_type="image/jpeg",
 )
-async def photo_thumbnail(request: Request, call: Call[None, None], photo_id: int) -> HTTPResponse:
+async def photo_thumbnail(request: Request, call: Call[None, PhotoLinkQuery], photo_id: int) -> HTTPResponse:
     return await _serve(request, photo_id, "thumbnail", call.principal)

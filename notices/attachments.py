@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
@@ -36,7 +35,7 @@ async def _writable(caller: Caller, where: Where, notice_id: int) -> int:
 
 async def add_image(
     wechat: WeChatApi,
-    media_root: Path,
+    storage: photos.PhotoStorage,
     caller: Caller,
     where: Where,
     notice_id: int,
@@ -47,7 +46,7 @@ async def add_image(
 ) -> NoticeAttachment:
     """Store the image, then ask WeChat to check the public rendition; its verdict comes by push."""
     notice_pk = await _writable(caller, where, notice_id)
-    stored = await photos.store_photo(photos.LocalStorage(media_root), data)
+    stored = await photos.store_photo(storage, data)
     trace_id = await wechat.media_check_async(
         openid=caller.openid,
         media_url=media_url_for(stored.display.key),
@@ -80,7 +79,7 @@ async def add_image(
 
 
 async def add_pdf(
-    media_root: Path, caller: Caller, where: Where, notice_id: int, data: bytes, *, name: str
+    storage: photos.PhotoStorage, caller: Caller, where: Where, notice_id: int, data: bytes, *, name: str
 ) -> NoticeAttachment:
     notice_pk = await _writable(caller, where, notice_id)
     if not data.startswith(b"%PDF-"):
@@ -89,7 +88,6 @@ async def add_pdf(
         raise AttachmentInvalid("PDF 文件不能超过 10 MB", code="pdf_too_large")
     digest = hashlib.sha256(data).hexdigest()
     key = content_key(PRIVATE_PREFIX, "notice-pdf", digest, "pdf")
-    storage = photos.LocalStorage(media_root)
     if not await storage.exists(key):
         await storage.put(key, data, "application/pdf")
     async with in_transaction():
@@ -114,21 +112,21 @@ async def add_pdf(
 
 
 async def file_of(
-    media_root: Path, attachment: NoticeAttachment, *, thumbnail: bool = False
+    storage: photos.PhotoStorage, attachment: NoticeAttachment, *, thumbnail: bool = False
 ) -> tuple[bytes, str]:
     """The bytes a reader gets: the public rendition of an image (never the original), or the PDF."""
     if attachment.kind is AttachmentKind.IMAGE:
         key = attachment.thumbnail_key if thumbnail else attachment.display_key
     else:
         key = attachment.key
-    data = await photos.LocalStorage(media_root).get(key or "")
+    data = await storage.get(key or "")
     if data is None:
         raise AttachmentInvalid("附件文件缺失", code="attachment_missing")
     return data, attachment.content_type
 
 
-async def public_rendition(media_root: Path, key: str) -> bytes | None:
+async def public_rendition(storage: photos.PhotoStorage, key: str) -> bytes | None:
     """A public rendition by its key, for WeChat's media checker to fetch; only keys of notice images."""
     if not photos.is_public(key) or not await NoticeAttachment.filter(display_key=key).exists():
         return None
-    return await photos.LocalStorage(media_root).get(key)
+    return await storage.get(key)

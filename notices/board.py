@@ -14,12 +14,12 @@ from tortoise.expressions import F, Q
 
 from accounts.models import Compound
 from accounts.roles import Role
-from core import clock
+from core import clock, pages
 from core.cache import Cache
 from core.jsonutil import dumpb, loads
 from notices import cache as board_cache
 from notices.errors import AudienceRestricted, NoticeInvalid, NoticeNotFound
-from notices.models import Notice, NoticeAttachment, NoticeRead, NoticeRevision
+from notices.models import Notice, NoticeAck, NoticeAttachment, NoticeRead, NoticeRevision
 from notices.rules import CATEGORIES, Audience, Category, Scope, Status, audiences_for
 
 MAX_LIMIT = 50
@@ -40,13 +40,25 @@ def encode_cursor(pinned: bool, publish_at: datetime, notice_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+_MAX_ID = 2**31 - 1
+
+
 def decode_cursor(cursor: str) -> tuple[bool, datetime, int]:
+    """A cursor is client input: anything but exactly what encode_cursor writes is refused."""
+    invalid = NoticeInvalid("分页参数无效", code="cursor_invalid")
     try:
-        pinned, moment, notice_id = loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        decoded = loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        pinned, moment, notice_id = decoded
+        if pinned not in (0, 1) or isinstance(pinned, bool) or not isinstance(moment, str):
+            raise invalid
+        if not isinstance(notice_id, int) or isinstance(notice_id, bool) or not 1 <= notice_id <= _MAX_ID:
+            raise invalid
         at = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-        return bool(pinned), at, int(notice_id)
     except (ValueError, TypeError) as exc:
-        raise NoticeInvalid("分页参数无效", code="cursor_invalid") from exc
+        raise invalid from exc
+    if at.tzinfo is None:
+        raise invalid
+    return bool(pinned), at, notice_id
 
 
 def _after(cursor: str) -> Q:
@@ -192,6 +204,7 @@ async def detail(
     attachments = await NoticeAttachment.filter(notice_id=notice.id).order_by("id")
     first_read = await record_read(cache, notice, user_id)
     history = await NoticeRevision.filter(notice_id=notice.id, published_at__not_isnull=True).count()
+    ack = await NoticeAck.get_or_none(notice_id=notice.id, user_id=user_id) if notice.requires_ack else None
     return {
         **item(notice),
         "unread": False,
@@ -200,6 +213,8 @@ async def detail(
         "attachments": [attachment_out(a) for a in attachments],
         "published_revisions": history,
         "first_read": first_read,
+        "requires_ack": notice.requires_ack,
+        "acknowledged_at": ack.acknowledged_at if ack else None,
     }
 
 
@@ -210,6 +225,33 @@ def attachment_out(attachment: NoticeAttachment) -> dict[str, Any]:
         "name": attachment.name,
         "content_type": attachment.content_type,
         "byte_size": attachment.byte_size,
+    }
+
+
+async def history_page(
+    *, compound_id: int, notice_id: int, roles: Iterable[Role], cursor: str | None = None, limit: int = 20
+) -> pages.Page[dict[str, Any]]:
+    """The revisions ever published, oldest first, as keyset pages by revision number."""
+    notice = await visible_notice(compound_id, notice_id, roles)
+    revisions = (
+        await NoticeRevision.filter(
+            notice_id=notice.id, published_at__not_isnull=True, number__gt=pages.after(cursor)
+        )
+        .order_by("number")
+        .limit(limit + 1)
+    )
+    found = pages.page(revisions, limit, key=lambda r: r.number)
+    return pages.Page([_revision_row(r) for r in found.items], found.next_cursor)
+
+
+def _revision_row(r: NoticeRevision) -> dict[str, Any]:
+    return {
+        "number": r.number,
+        "title": r.title,
+        "body_html": r.body_html,
+        "note": r.note,
+        "editor": r.editor_name,
+        "published_at": clock.iso_utc(r.published_at) if r.published_at else None,
     }
 
 

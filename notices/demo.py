@@ -1,6 +1,6 @@
 """Demo notices for the demo county (accounts.demo): the property company's notice-board items, a
-committee decision and annual disclosure, a pinned emergency, an official community notice. Each is
-looked up by its title before it is created, so loading twice adds nothing."""
+committee decision and annual disclosure, a pinned emergency that asks for acknowledgement, an official
+community notice. Each is looked up by its title before it is created, so loading twice adds nothing."""
 
 from __future__ import annotations
 
@@ -71,8 +71,9 @@ async def seed_notices() -> int:
         if caller is None or await Notice.filter(compound_id=compound.id, title=title).exists():
             continue
         notice = await service.create(
-            caller, where, category=category, title=title, body_markdown=body, pinned=pinned
-        )
+            caller, where, category=category, title=title, body_markdown=body, pinned=pinned,
+            requires_ack=category == "emergency",  # residents confirm they saw the water cut
+        )  # fmt: skip
         await _live(caller, notice)
         created += 1
     if (

@@ -7,13 +7,15 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from accounts.models import Compound
 from accounts.roles import Role
 from core.cache import Cache
 from notices import ledger, service
 from notices.board import visible_notice
-from notices.errors import DisclosureInvalid
+from notices.errors import DisclosureInvalid, DisclosurePeriodTaken
 from notices.models import Disclosure, DisclosureKind, Notice
 from notices.rules import Audience, Scope, Status, audiences_for
 from notices.scoping import Caller, Where, load, require_manager, require_poster
@@ -38,7 +40,8 @@ async def draft(
     require_poster(caller, where, ledger.CATEGORY_OF[kind])
     document = ledger.build_document(kind, period_start, period_end, sections, stated_balances)
     heading = title or f"{ledger.TITLES[kind]}（{period_start.isoformat()} 至 {period_end.isoformat()}）"
-    async with in_transaction():
+    async with in_transaction() as conn:
+        await _refuse_overlap(where.scope_id, kind, period_start, period_end, using_db=conn)
         notice = await service.create(
             caller,
             where,
@@ -48,15 +51,58 @@ async def draft(
             audience=audience,
             data=document,
         )
-        await Disclosure.create(
-            notice=notice,
-            compound_id=where.scope_id,
-            kind=kind,
-            period_start=period_start,
-            period_end=period_end,
-            document=document,
-        )
+        try:
+            await Disclosure.create(
+                notice=notice,
+                compound_id=where.scope_id,
+                kind=kind,
+                period_start=period_start,
+                period_end=period_end,
+                period_key=period_key(period_start, period_end),
+                document=document,
+                using_db=conn,
+            )
+        except IntegrityError:  # the same period drafted at the same moment: the database decides
+            raise DisclosurePeriodTaken(details=_period(period_start, period_end)) from None
     return notice
+
+
+def period_key(start: date, end: date) -> str:
+    return f"{start.isoformat()}~{end.isoformat()}"
+
+
+def _period(start: date, end: date) -> dict[str, Any]:
+    return {"period_start": start.isoformat(), "period_end": end.isoformat()}
+
+
+async def _refuse_overlap(
+    compound_id: int, kind: DisclosureKind, start: date, end: date, *, using_db: Any, exclude: int = 0
+) -> None:
+    """One disclosure of a kind stands for any day: refuse a period that overlaps a standing one
+    (the exact same period is also refused by the unique constraint on period_key). The compound's
+    row is locked so that two overlapping drafts cannot both pass this check (PostgreSQL; SQLite
+    writes one transaction at a time)."""
+    await Compound.filter(id=compound_id).select_for_update().using_db(using_db).first()
+    clash = (
+        await Disclosure.filter(
+            compound_id=compound_id,
+            kind=kind,
+            period_key__isnull=False,
+            period_start__lte=end,
+            period_end__gte=start,
+        )
+        .exclude(id=exclude)
+        .using_db(using_db)
+        .first()
+    )
+    if clash is not None:
+        raise DisclosurePeriodTaken(
+            details={
+                **_period(start, end),
+                "notice_id": clash.notice_id,  # type: ignore[attr-defined]
+                "existing_period": _period(clash.period_start, clash.period_end),
+            }
+        )
 
 
 async def revise(
@@ -80,17 +126,49 @@ async def revise(
         raise DisclosureInvalid("该公告不是结构化公示", code="not_a_disclosure")
     require_manager(caller, where, notice)
     document = ledger.build_document(disclosure.kind, period_start, period_end, sections, stated_balances)
-    revised = await service.edit(
-        cache,
-        wechat,
-        caller,
-        where,
-        notice.id,
-        title=notice.title,
-        body_markdown=ledger.markdown_of(document, note),
-        note=change_note,
-        data=document,
-    )
+    before = {"period_start": disclosure.period_start, "period_end": disclosure.period_end}
+    moved = (period_start, period_end) != (disclosure.period_start, disclosure.period_end)
+    if moved and disclosure.period_key is not None:
+        # The corrected period must be free too; it is taken before the revision is written
+        async with in_transaction() as conn:
+            await _refuse_overlap(
+                disclosure.compound_id,  # type: ignore[attr-defined]
+                disclosure.kind,
+                period_start,
+                period_end,
+                using_db=conn,
+                exclude=disclosure.id,
+            )
+            try:
+                await (
+                    Disclosure.filter(id=disclosure.id)
+                    .using_db(conn)
+                    .update(
+                        period_start=period_start,
+                        period_end=period_end,
+                        period_key=period_key(period_start, period_end),
+                    )
+                )
+            except IntegrityError:
+                raise DisclosurePeriodTaken(details=_period(period_start, period_end)) from None
+    try:
+        revised = await service.edit(
+            cache,
+            wechat,
+            caller,
+            where,
+            notice.id,
+            title=notice.title,
+            body_markdown=ledger.markdown_of(document, note),
+            note=change_note,
+            data=document,
+        )
+    except BaseException:
+        if moved and disclosure.period_key is not None:  # the revision was refused: give the period back
+            await Disclosure.filter(id=disclosure.id).update(
+                **before, period_key=period_key(before["period_start"], before["period_end"])
+            )
+        raise
     await Disclosure.filter(id=disclosure.id).update(
         period_start=period_start, period_end=period_end, document=document
     )
@@ -104,6 +182,7 @@ async def compare(
     rows = await Disclosure.filter(
         compound_id=compound_id,
         kind=kind,
+        period_key__isnull=False,
         notice__status=Status.PUBLISHED,
         notice__audience__in=list(audiences_for(roles)),
     ).order_by("period_start")

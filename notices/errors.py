@@ -5,9 +5,13 @@ NotFound
 └── AttachmentNotFound          attachment_not_found
 Forbidden
 ├── CategoryNotAllowed          category_not_allowed      this role may not post this category here
-└── AudienceRestricted          audience_restricted       an owners-only notice, caller is no owner
+├── AudienceRestricted          audience_restricted       an owners-only notice, caller is no owner
+└── AckNotAddressed             ack_not_addressed         acknowledging: the caller owns or lives in no unit
 Conflict
-└── NoticeStateConflict         notice_state_conflict     e.g. editing a withdrawn notice
+├── NoticeStateConflict         notice_state_conflict     e.g. editing a withdrawn notice
+├── AckNotRequired              ack_not_required          acknowledging a notice that does not ask for it
+└── DisclosurePeriodTaken       disclosure_period_taken   a disclosure of this kind already stands for
+                                                          (part of) the period: correct it instead
 Invalid
 ├── NoticeInvalid               notice_invalid            schedule, expiry, category/scope mismatch
 ├── DisclosureInvalid           disclosure_invalid        unknown or missing sections, bad period
@@ -45,6 +49,11 @@ class NoticeStateConflict(Conflict):
     message = "公告当前状态不允许此操作"
 
 
+class DisclosurePeriodTaken(Conflict):
+    code = "disclosure_period_taken"
+    message = "该期间已有同类公示，不能重复发布；如需更正，请修改原公示（将生成新版本）"
+
+
 class NoticeInvalid(Invalid):
     code = "notice_invalid"
     message = "公告内容有误，请检查后重试"
@@ -63,3 +72,13 @@ class DisclosureTotalsMismatch(Invalid):
 class AttachmentInvalid(Invalid):
     code = "attachment_invalid"
     message = "附件不符合要求"
+
+
+class AckNotRequired(Conflict):
+    code = "ack_not_required"
+    message = "该公告不需要阅知确认"
+
+
+class AckNotAddressed(Forbidden):
+    code = "ack_not_addressed"
+    message = "只有本小区的业主和住户需要确认阅知该公告"

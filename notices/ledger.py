@@ -145,7 +145,10 @@ def compare(documents: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             row = rows.setdefault(
                 name, {"section": name, "label": section["label"], "totals": {}, "items": {}}
             )
-            row["totals"][period] = section["total_fen"]
+            # The total shown is the sum of the lines shown, never a number stored beside them
+            row["totals"][period] = row["totals"].get(period, 0) + sum(
+                int(line["amount_fen"]) for line in section["lines"]
+            )
             for line in section["lines"]:
                 row["items"].setdefault(line["item"], {})
                 row["items"][line["item"]][period] = (

@@ -4,6 +4,7 @@ state, read counts)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -11,10 +12,11 @@ from tortoise.transactions import in_transaction
 from accounts.models import Ownership, Resident
 from accounts.roles import Role
 from audit import service as audit
-from core import clock
+from core import clock, pages
 from core.cache import Cache
+from notices import acknowledgement
 from notices.errors import AttachmentNotFound, CategoryNotAllowed, NoticeInvalid, NoticeStateConflict
-from notices.models import MediaVerdict, Notice, NoticeAttachment, NoticeRevision
+from notices.models import Disclosure, MediaVerdict, Notice, NoticeAttachment, NoticeRevision
 from notices.moderation import Outcome, decide, reason_for
 from notices.rules import REVIEWERS, Audience, Scope, Status, public_state
 from notices.scoping import Caller, Where, invalidate, load, require_manager, stream_of, where_of
@@ -52,6 +54,10 @@ async def withdraw(cache: Cache | None, caller: Caller, where: Where, notice_id:
         )
         if moved != 1:
             raise NoticeStateConflict("公告已撤回")
+        # A withdrawn disclosure no longer stands for its period: a new one may be posted for it
+        await Disclosure.filter(notice_id=notice.id).update(period_key=None)
+        # Nobody is asked any more to acknowledge it (a scheduled one tells nobody at all)
+        await acknowledgement.withdrawn(notice.id)
         await audit.append(
             stream_of(where),
             "notice.withdrawn",
@@ -94,17 +100,25 @@ async def review(
     return await load(where, notice.id)
 
 
-async def media_verdict(cache: Cache | None, *, trace_id: str, suggest: str, label: int) -> bool:
-    """WeChat's push for one image (event wxa_media_check). Returns False for an unknown trace_id
-    (another feature's media, or a replay after the attachment was removed)."""
-    attachment = await NoticeAttachment.get_or_none(trace_id=trace_id)
+async def media_verdict(cache: Cache | None, *, trace_id: str, suggest: str, label: int) -> bool | None:
+    """WeChat's push for one image (event wxa_media_check), applied only to an image of ours still
+    waiting for its verdict: True applied; False the image had its verdict already (nothing changed);
+    None no such check (another feature's media, or the attachment was removed)."""
+    attachment = await NoticeAttachment.get_or_none(trace_id=trace_id) if trace_id else None
     if attachment is None:
-        return False
+        return None
     verdict = {"pass": MediaVerdict.PASS, "risky": MediaVerdict.RISKY}.get(suggest, MediaVerdict.REVIEW)
-    notice = await Notice.get(id=attachment.notice_id)  # type: ignore[attr-defined]
-    where = where_of(notice)
     async with in_transaction():
-        await NoticeAttachment.filter(id=attachment.id).update(verdict=verdict, verdict_label=label)
+        # The notice's row lock first, as publish takes it (service.publish): a verdict and a publish
+        # of the same notice are applied one after the other, each seeing what the other wrote.
+        notice = await Notice.filter(id=attachment.notice_id).select_for_update().get()  # type: ignore[attr-defined]
+        where = where_of(notice)
+        # Conditional: a replayed or second verdict for the same check finds it decided
+        applied = await NoticeAttachment.filter(
+            id=attachment.id, trace_id=trace_id, verdict=MediaVerdict.PENDING
+        ).update(verdict=verdict, verdict_label=label)
+        if not applied:
+            return False
         await audit.append(
             stream_of(where),
             "notice.media_checked",
@@ -132,8 +146,7 @@ async def media_verdict(cache: Cache | None, *, trace_id: str, suggest: str, lab
     return True
 
 
-async def manage_list(where: Where, *, status: str | None = None) -> list[dict[str, Any]]:
-    """Every notice of the scope, newest first, with its state and read count (the publisher's view)."""
+def _managed(where: Where, status: str | None) -> Any:
     query = Notice.filter(scope=where.scope)
     if where.scope is Scope.COMPOUND:
         query = query.filter(compound_id=where.scope_id)
@@ -141,33 +154,54 @@ async def manage_list(where: Where, *, status: str | None = None) -> list[dict[s
         query = query.filter(community_id=where.scope_id)
     if status:
         query = query.filter(status=status)
+    return query
+
+
+async def manage_page(
+    where: Where, *, status: str | None = None, cursor: str | None = None, limit: int = 20
+) -> pages.Page[dict[str, Any]]:
+    """The notices of the scope as keyset pages, newest first (the publisher's view)."""
+    query = _managed(where, status)
+    before = pages.before(cursor)
+    if before is not None:
+        query = query.filter(id__lt=before)
+    found = pages.page(await query.order_by("-id").limit(limit + 1), limit, key=lambda n: n.id)
     now = clock.now()
-    return [
-        {
-            "id": n.id,
-            "category": n.category,
-            "title": n.title,
-            "status": n.status.value,
-            "state": public_state(n.status, n.publish_at, n.expires_at, now),
-            "audience": n.audience.value,
-            "pinned": n.pinned,
-            "revision": n.revision,
-            "publish_at": n.publish_at,
-            "expires_at": n.expires_at,
-            "hold_reason": n.hold_reason,
-            "withdraw_reason": n.withdraw_reason,
-            "read_count": n.read_count,
-            "system": n.system,
-        }
-        for n in await query.order_by("-id").limit(500)
-    ]
+    return pages.Page([_managed_row(n, now) for n in found.items], found.next_cursor)
+
+
+async def manage_row(where: Where, notice_id: int) -> dict[str, Any]:
+    """One notice of the scope as the publisher's list shows it. The clock is read after the row: a
+    verdict published between the two would otherwise show as scheduled in the future."""
+    notice = await load(where, notice_id)
+    return _managed_row(notice, clock.now())
+
+
+def _managed_row(n: Notice, now: datetime) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "category": n.category,
+        "title": n.title,
+        "status": n.status.value,
+        "state": public_state(n.status, n.publish_at, n.expires_at, now),
+        "audience": n.audience.value,
+        "pinned": n.pinned,
+        "revision": n.revision,
+        "publish_at": n.publish_at,
+        "expires_at": n.expires_at,
+        "hold_reason": n.hold_reason,
+        "withdraw_reason": n.withdraw_reason,
+        "read_count": n.read_count,
+        "system": n.system,
+        "requires_ack": n.requires_ack,
+    }
 
 
 async def manage_detail(where: Where, notice_id: int) -> dict[str, Any]:
     """The latest revision's source for the editor, with the attachments and their verdicts."""
     notice = await load(where, notice_id)
     revision = await NoticeRevision.get(notice_id=notice.id, number=notice.revision)
-    [row] = [r for r in await manage_list(where) if r["id"] == notice.id]
+    row = _managed_row(notice, clock.now())
     attachments = await NoticeAttachment.filter(notice_id=notice.id).order_by("id")
     return row | {
         "body_markdown": revision.body_markdown,

@@ -66,6 +66,8 @@ class Notice(Model):
     withdrawn_at = fields.DatetimeField(null=True)
     withdraw_reason = fields.CharField(max_length=200, null=True)
     read_count = fields.IntField(default=0)
+    # the addressed owners and residents are asked to acknowledge it (notices.acknowledgement)
+    requires_ack = fields.BooleanField(default=False)
     data: Any = fields.JSONField(null=True)  # machine-readable body (disclosures, vote results)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -145,6 +147,25 @@ class NoticeRead(Model):
         unique_together = (("notice", "user"),)
 
 
+class NoticeAck(Model):
+    """A person a notice requiring acknowledgement was addressed to, and when they acknowledged it"""
+
+    id = fields.IntField(primary_key=True)
+    notice: fields.ForeignKeyRelation[Notice] = fields.ForeignKeyField(
+        "notices.Notice", related_name="acks", on_delete=fields.CASCADE
+    )
+    user: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.User", related_name=False, on_delete=fields.CASCADE
+    )
+    addressed_at = fields.DatetimeField()
+    acknowledged_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notice_ack"
+        unique_together = (("notice", "user"),)
+        indexes = (("notice_id", "acknowledged_at", "id"),)
+
+
 class Disclosure(Model):
     """A structured disclosure, published as the notice it belongs to"""
 
@@ -159,7 +180,11 @@ class Disclosure(Model):
     period_start = fields.DateField()
     period_end = fields.DateField()
     document: Any = fields.JSONField()  # validated, with the totals the server computed
+    # "<start>~<end>" while the disclosure stands for its period; null once withdrawn. Unique per
+    # compound and kind: one disclosure per period, a correction is a revision of it.
+    period_key = fields.CharField(max_length=30, null=True)
 
     class Meta:
         table = "notice_disclosure"
         indexes = (("compound_id", "kind", "period_start"),)
+        unique_together = (("compound", "kind", "period_key"),)

@@ -14,11 +14,21 @@ from tortoise.transactions import in_transaction
 from audit import service as audit
 from core import clock
 from core.cache import Cache
-from notices import content
+from notices import acknowledgement, content
 from notices.errors import NoticeInvalid, NoticeStateConflict
 from notices.models import Notice, NoticeAttachment, NoticeRevision
 from notices.moderation import Outcome, check_text, decide
-from notices.rules import CATEGORIES, EDITABLE, PUBLISHABLE, Audience, Category, Scope, Status, check_window
+from notices.rules import (
+    CATEGORIES,
+    EDITABLE,
+    PUBLISHABLE,
+    Audience,
+    Category,
+    Scope,
+    Status,
+    check_window,
+    live,
+)
 from notices.scoping import (
     Caller,
     Where,
@@ -47,9 +57,11 @@ async def create(
     audience: Audience = Audience.EVERYONE,
     pinned: bool = False,
     data: dict[str, Any] | None = None,
+    requires_ack: bool = False,
 ) -> Notice:
     kind = category_of(category)
     require_poster(caller, where, kind)
+    acknowledgement.check_allowed(where.scope, requires_ack)
     if CATEGORIES[kind].structured and data is None:
         raise NoticeInvalid("该类别须以结构化公示提交", code="category_structured")
     publisher = await speaker(caller, where, kind)
@@ -61,6 +73,7 @@ async def create(
             category=kind.value,
             audience=audience,
             pinned=pinned,
+            requires_ack=requires_ack,
             title=title,
             summary=content.summary(body_markdown),
             publisher=publisher,
@@ -74,7 +87,12 @@ async def create(
             "notice.created",
             actor=caller.actor,
             subject=f"notice:{notice.id}",
-            payload={"category": kind.value, "title": title, "audience": audience.value},
+            payload={
+                "category": kind.value,
+                "title": title,
+                "audience": audience.value,
+                "requires_ack": requires_ack,
+            },
         )
     return notice
 
@@ -107,10 +125,13 @@ async def edit(
     note: str = "",
     audience: Audience | None = None,
     data: dict[str, Any] | None = None,
+    requires_ack: bool | None = None,
 ) -> Notice:
     """A new revision. A live notice goes through content security again, keeping its place."""
     notice = await load(where, notice_id)
     require_manager(caller, where, notice)
+    ack = notice.requires_ack if requires_ack is None else requires_ack
+    acknowledgement.check_allowed(where.scope, ack)
     if notice.status not in EDITABLE:
         raise NoticeStateConflict("已撤回的公告不能修改")
     was_published = notice.status is Status.PUBLISHED
@@ -122,6 +143,7 @@ async def edit(
             summary=content.summary(body_markdown),
             audience=audience or notice.audience,
             data=data if data is not None else notice.data,
+            requires_ack=ack,
             status=Status.DRAFT,
         )
         if updated != 1:
@@ -132,7 +154,7 @@ async def edit(
             "notice.revised",
             actor=caller.actor,
             subject=f"notice:{notice.id}",
-            payload={"revision": number, "title": title, "note": note},
+            payload={"revision": number, "title": title, "note": note, "requires_ack": ack},
         )
     if was_published:
         await invalidate(cache, where)
@@ -171,14 +193,17 @@ async def publish(
         raise NoticeInvalid(problem, code="window_invalid")
     revision = await NoticeRevision.get(notice_id=notice.id, number=notice.revision)
     text = await check_text(wechat, openid=caller.openid, title=revision.title, body=revision.body_markdown)
-    images = await NoticeAttachment.filter(notice_id=notice.id).values_list("verdict", "verdict_label")
-    outcome = decide(text, images)  # type: ignore[arg-type]
     async with in_transaction():
         moved = await Notice.filter(id=notice.id, revision=notice.revision, status=notice.status).update(
             status=Status.CHECKING, publish_at=publish_at, expires_at=expires_at
         )
         if moved != 1:
             raise NoticeStateConflict("公告已被他人修改，请刷新后重试")
+        # The images' verdicts are read under the notice's row lock, the one a verdict push takes
+        # first (lifecycle.media_verdict): a verdict landing during the text check is seen here, or
+        # finds the notice checking and settles it itself; it cannot fall between the two.
+        images = await NoticeAttachment.filter(notice_id=notice.id).values_list("verdict", "verdict_label")
+        outcome = decide(text, images)  # type: ignore[arg-type]
         await settle(notice.id, notice.revision, Status.CHECKING, outcome, caller.actor)
     await invalidate(cache, where)
     return await load(where, notice.id)
@@ -206,6 +231,8 @@ async def settle(
         return False
     if outcome.status is Status.PUBLISHED:
         await NoticeRevision.filter(notice_id=notice_id, number=revision).update(published_at=now)
+        # those it asks to acknowledge it, and their outbox rows, in this same transaction
+        await acknowledgement.on_published(notice_id)
     action = {
         Status.PUBLISHED: "notice.published",
         Status.CHECKING: "notice.awaiting_media_check",
@@ -281,3 +308,108 @@ async def post_system_notice(
         )
     await invalidate(cache, where)
     return notice.id
+
+
+async def revise_system_notice(
+    *,
+    notice_id: int,
+    compound_id: int,
+    title: str,
+    body_markdown: str,
+    actor: audit.Actor,
+    subject: str,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    cache: Cache | None = None,
+) -> int:
+    """Publish a new revision of a live system notice of ``compound_id`` at once (a life service's
+    price changed: its entry on the board changes with it, the old text stays in the history), and
+    return the revision number now live. Two revisions at once: each gets its own number."""
+    for _ in range(8):
+        notice = await Notice.get_or_none(
+            id=notice_id, scope=Scope.COMPOUND, compound_id=compound_id, system=True
+        )
+        if notice is None or notice.status is not Status.PUBLISHED:
+            raise NoticeStateConflict("只能修订已发布的系统公告", details={"notice_id": notice_id})
+        number = notice.revision + 1
+        now = clock.now()
+        async with in_transaction():
+            moved = await Notice.filter(id=notice.id, revision=notice.revision).update(
+                revision=number,
+                title=title[:100],
+                summary=content.summary(body_markdown),
+                data=data if data is not None else notice.data,
+            )
+            if moved != 1:
+                continue
+            revision = await _add_revision(notice, number, title[:100], body_markdown, data, note, None)
+            await NoticeRevision.filter(id=revision.id).update(published_at=now)
+            await audit.append(
+                stream_of(Where(Scope.COMPOUND, compound_id)),
+                "notice.revised",
+                actor=actor,
+                subject=f"notice:{notice.id}",
+                payload={
+                    "revision": number,
+                    "title": title[:100],
+                    "note": note,
+                    "about": subject,
+                    "system": True,
+                },
+            )
+        await invalidate(cache, Where(Scope.COMPOUND, compound_id))
+        return number
+    raise NoticeStateConflict("公告正被同时修订，请稍后重试")
+
+
+async def withdraw_system_notice(
+    *,
+    notice_id: int,
+    compound_id: int,
+    reason: str,
+    actor: audit.Actor,
+    subject: str,
+    cache: Cache | None = None,
+) -> bool:
+    """Take a system notice of ``compound_id`` off the board for good (a life service whose provider
+    lost its admission), the reason on record; False when it was already withdrawn or is not one.
+    Nests as a savepoint inside the caller's transaction; the board cache is replaced on return."""
+    async with in_transaction():
+        moved = await Notice.filter(
+            id=notice_id,
+            scope=Scope.COMPOUND,
+            compound_id=compound_id,
+            system=True,
+            status__not=Status.WITHDRAWN,
+        ).update(status=Status.WITHDRAWN, withdrawn_at=clock.now(), withdraw_reason=reason[:200])
+        if moved != 1:
+            return False
+        await audit.append(
+            stream_of(Where(Scope.COMPOUND, compound_id)),
+            "notice.withdrawn",
+            actor=actor,
+            subject=f"notice:{notice_id}",
+            payload={"reason": reason[:200], "about": subject, "system": True},
+        )
+    await invalidate(cache, Where(Scope.COMPOUND, compound_id))
+    return True
+
+
+async def is_posted(*, compound_id: int, notice_id: int, category: str) -> bool:
+    """Whether notice ``notice_id`` is live now on the board of ``compound_id`` in ``category``
+    (payments bills a fee item only while its standard is posted, category fee_standard)."""
+    notice = await Notice.get_or_none(
+        id=notice_id, scope=Scope.COMPOUND, compound_id=compound_id, category=category
+    ).only("id", "status", "publish_at", "expires_at")
+    if notice is None:
+        return False
+    return live(notice.status, notice.publish_at, notice.expires_at, clock.now())
+
+
+async def live_notice_ids(*, compound_id: int, category: str) -> list[int]:
+    """The notices of ``category`` live now on the board of ``compound_id``, oldest first."""
+    rows = await Notice.filter(scope=Scope.COMPOUND, compound_id=compound_id, category=category).order_by(
+        "id"
+    )
+    now = clock.now()
+    return [n.id for n in rows if live(n.status, n.publish_at, n.expires_at, now)]

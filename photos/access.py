@@ -66,4 +66,5 @@ def signature_valid(
 ) -> bool:
     if expires < now:
         return False
-    return hmac.compare_digest(signature(key, photo_id, kind, viewer_id, expires), given)
+    expected = signature(key, photo_id, kind, viewer_id, expires).encode()
+    return hmac.compare_digest(expected, given.encode("utf-8", "surrogatepass"))  # any text a link carries

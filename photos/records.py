@@ -137,15 +137,19 @@ async def check_submitted(photo_id: int, trace_id: str | None) -> None:
         await Photo.filter(id=photo_id).update(check_trace_id=trace_id)
 
 
-async def record_verdict(trace_id: str, suggest: str) -> Photo | None:
-    """Apply a verdict ("pass", "review", "risky") to the pending photo checked under ``trace_id``."""
+async def record_verdict(trace_id: str, suggest: str) -> bool | None:
+    """Apply a verdict ("pass", "review", "risky") to the photo checked under ``trace_id`` if it is
+    still waiting for it: True applied, False already decided (nothing changed), None not ours.
+    One conditional UPDATE, so a replayed or second verdict can never overwrite the first."""
     moderation = {"pass": Moderation.PASSED, "review": Moderation.HELD}.get(suggest, Moderation.REJECTED)
-    photo = await Photo.get_or_none(check_trace_id=trace_id)
-    if photo is None:
+    if not trace_id:
         return None
-    await Photo.filter(id=photo.id, moderation=Moderation.PENDING).update(moderation=moderation)
-    await photo.refresh_from_db()
-    return photo
+    applied = await Photo.filter(check_trace_id=trace_id, moderation=Moderation.PENDING).update(
+        moderation=moderation
+    )
+    if applied:
+        return True
+    return False if await Photo.filter(check_trace_id=trace_id).exists() else None
 
 
 async def moderate(photo_id: int, *, passed: bool) -> Photo:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
 
@@ -22,6 +23,10 @@ class PhotoStorage(Protocol):
     async def delete(self, key: str) -> None: ...
 
     async def exists(self, key: str) -> bool: ...
+
+    def list_keys(self) -> AsyncIterator[str]:
+        """Every stored key, in no particular order (backups copy them all)."""
+        ...
 
 
 class LocalStorage:
@@ -58,6 +63,19 @@ class LocalStorage:
     async def exists(self, key: str) -> bool:
         path = self.path(key)
         return await asyncio.to_thread(path.is_file)
+
+    async def list_keys(self) -> AsyncIterator[str]:
+        for key in await asyncio.to_thread(self._keys):
+            yield key
+
+    def _keys(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            path.relative_to(self.root).as_posix()
+            for path in self.root.rglob("*")
+            if path.is_file() and not path.name.startswith(".tmp-")  # a write in progress
+        )
 
 
 def _write_atomically(path: Path, data: bytes, mode: int) -> None:

@@ -1,4 +1,4 @@
-"""Command line: python -m server serve | migrate | makemigrations | seed-demo | audit verify"""
+"""Command line: python -m server serve | worker | migrate | makemigrations | bootstrap | seed-demo | audit verify"""
 
 from __future__ import annotations
 
@@ -40,9 +40,14 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 async def _seed(settings: Settings, if_empty: bool) -> str:
     """The demo county, then what each domain adds to it (notices, the complaints catalogue)."""
     from accounts.demo import seed_demo
+    from bookings.demo import seed_bookings
     from complaints.demo import seed_complaints_catalog
+    from fund.demo import seed_fund
     from notices.demo import seed_notices
+    from payments.demo import seed_payments
+    from ratings.demo import seed_ratings
     from server import db
+    from supervision.demo import seed_supervision
 
     await db.init_db(settings.database_url)
     try:
@@ -51,9 +56,45 @@ async def _seed(settings: Settings, if_empty: bool) -> str:
             return message
         catalog = await seed_complaints_catalog()
         notices = await seed_notices()
-        return f"{message}; {notices} demo notices; complaints catalogue {catalog}"
+        fees = await seed_payments()
+        extra = [await seed_fund(), await seed_bookings(), await seed_ratings(), await seed_supervision()]
+        return "; ".join(
+            [f"{message}; {notices} demo notices; complaints catalogue {catalog}; {fees}", *extra]
+        )
     finally:
         await db.close_db()
+
+
+async def _bootstrap(settings: Settings, file: str) -> int:
+    """A real deployment's first data from FILE (accounts.bootstrap), then the complaint catalogue:
+    no demo code. Problems are printed one per line, in Chinese, with the field and line."""
+    from accounts.bootstrap import apply, read
+    from complaints.catalog import install
+    from core.errors import DomainError
+    from server import db
+
+    try:
+        plan = read(Path(file))
+    except DomainError as exc:
+        print(exc.user_message, file=sys.stderr)
+        for problem in exc.details if isinstance(exc.details, list) else []:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    await db.init_db(settings.database_url)
+    try:
+        try:
+            report = await apply(plan)
+        except DomainError as exc:
+            print(exc.user_message, file=sys.stderr)
+            return 1
+        catalog = await install()
+    finally:
+        await db.close_db()
+    print(report.text())
+    print(
+        f"投诉类别与责任单位：新增 {catalog['categories_added']} 类，工作日历新增 {catalog['calendar_added']} 天"
+    )
+    return 0
 
 
 async def _verify(settings: Settings, file: str | None, streams: list[str] | None) -> int:
@@ -124,6 +165,63 @@ async def _makemigrations(settings: Settings, name: str | None, apps: list[str] 
         print(f"created {writer.app_label}.{writer.name}: {writer.write()}")
 
 
+async def _backup(settings: Settings, directory: str) -> int:
+    from server.media import close_media, media_storage
+    from server.ops.backup import BackupError, backup
+
+    store = media_storage(settings)
+    try:
+        result = await backup(settings.database_url, store, Path(directory))
+    except BackupError as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await close_media(store)
+    media = result.manifest["media"]
+    print(
+        f"backup written to {directory}: {result.manifest['backend']} database, "
+        f"{media['count']} media files ({media['bytes']} bytes), migrations {result.manifest['heads']}"
+    )
+    for problem in result.problems:
+        print(f"WARNING: {problem}", file=sys.stderr)
+    return 3 if result.problems else 0
+
+
+async def _restore(settings: Settings, directory: str, force: bool) -> int:
+    from server.media import close_media, media_storage
+    from server.ops.backup import BackupError, restore
+    from server.ops.migrations import pending
+
+    store = media_storage(settings)
+    try:
+        result = await restore(settings.database_url, store, Path(directory), force=force)
+    except BackupError as exc:
+        print(f"restore refused: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await close_media(store)
+    taken, heads = result.manifest["created_at"], result.manifest["heads"]
+    print(f"restored {directory} (taken {taken}, migrations {heads})")
+    steps = await pending(settings.database_url)
+    if steps:
+        later = ", ".join(map(str, steps))
+        print(f"the restored schema is older than the code: run `python -m server migrate` ({later})")
+    return 0
+
+
+async def _check(settings: Settings) -> int:
+    from server.ops.migrations import pending
+
+    steps = await pending(settings.database_url)
+    if not steps:
+        print("OK: configuration valid, database schema current (no pending migrations)")
+        return 0
+    print(f"PENDING: {len(steps)} migration steps; run `python -m server migrate`:")
+    for step in steps:
+        print(f"  {step}")
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -132,9 +230,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
     sub.add_parser("migrate", help="apply the committed migrations")
+    sub.add_parser("worker", help="run the periodic jobs and the outbox relay (QUEUE_URL, or in process)")
     mk = sub.add_parser("makemigrations", help="write a migration for model changes (developers)")
     mk.add_argument("--name")
     mk.add_argument("--app", action="append", help="only this app label (repeatable): models, voting, ...")
+    boot = sub.add_parser(
+        "bootstrap", help="a real deployment's first data from a TOML or JSON file (idempotent)"
+    )
+    boot.add_argument(
+        "file", help="county, communities (and compounds), departments, first supervisor's openid"
+    )
     seed = sub.add_parser("seed-demo", help="load the demo county (idempotent)")
     seed.add_argument("--if-empty", action="store_true", help="do nothing when the registry has data")
     audit = sub.add_parser("audit", help="audit log tools")
@@ -145,6 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     exp = audit_sub.add_parser("export", help="write the audit log as JSON for offline verification")
     exp.add_argument("--out", required=True)
     exp.add_argument("--stream", action="append")
+    backup_cmd = sub.add_parser("backup", help="back up the database and the media store into a new DIR")
+    backup_cmd.add_argument("directory", metavar="DIR")
+    restore_cmd = sub.add_parser("restore", help="restore a backup DIR into an empty database and media")
+    restore_cmd.add_argument("directory", metavar="DIR")
+    restore_cmd.add_argument("--force", action="store_true", help="replace a database and media holding data")
+    sub.add_parser("check", help="check the configuration and report pending migrations (exit 1 if any)")
     args = parser.parse_args(argv)
 
     try:
@@ -159,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
             settings, args.host or settings.host, args.port or settings.port, args.workers or settings.workers
         )
         return 0
+    if args.command == "worker":
+        from server import worker
+
+        asyncio.run(worker.run(settings))
+        return 0
     if args.command == "migrate":
         from server import db
 
@@ -167,6 +283,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "makemigrations":
         asyncio.run(_makemigrations(settings, args.name, args.app))
         return 0
+    if args.command == "bootstrap":
+        return asyncio.run(_bootstrap(settings, args.file))
+    if args.command == "backup":
+        return asyncio.run(_backup(settings, args.directory))
+    if args.command == "restore":
+        return asyncio.run(_restore(settings, args.directory, args.force))
+    if args.command == "check":
+        return asyncio.run(_check(settings))
     if args.command == "seed-demo":
         print(asyncio.run(_seed(settings, args.if_empty)))
         return 0

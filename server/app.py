@@ -4,21 +4,25 @@ listeners, puts services on app.ctx and maps errors to HTTP once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
+from functools import partial
+from typing import Any
 
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
+import console
 from config.settings import Settings
 from core.cache import Cache, make_cache
 from core.jsonutil import dumps
-from miniprogram_api import blueprints
+from miniprogram_api import blueprints, docs, install_openapi
 from miniprogram_api.context import RequestIdFilter, request_id_of
 from miniprogram_api.notices import push_token
-from photos.storage import LocalStorage
-from server import db
+from server import db, ops, pay
 from server.errors import EnvelopeErrorHandler
+from server.media import close_media, media_storage
 from wechat import WeChatApi, WeChatClient
 from wechat.fake import FakeWeChat
 
@@ -48,6 +52,7 @@ def create_app(
     """Build the app. Tests pass their own cache and open the database themselves
     (``manage_db=False``) so that fixtures and requests share one event loop and one connection."""
     settings.check()
+    apply_template_ids(settings)
     app = Sanic(
         name or f"wuye_{next(_names)}",
         dumps=dumps,
@@ -58,22 +63,37 @@ def create_app(
     app.config.KEEP_ALIVE_TIMEOUT = 30
     app.config.OAS_TITLE = "住宅小区业主服务小程序 API"
     app.config.OAS_VERSION = "1.0.0"
-    app.config.OAS_DESCRIPTION = (
-        "业主大会电子表决、公告公示、投诉报事、缴费与服务预约。所有错误以统一的 JSON 信封返回。"
-    )
+    app.config.OAS_DESCRIPTION = docs.DESCRIPTION
     app.config.OAS_URL_PREFIX = "/docs"
-    app.config.OAS_UI_DEFAULT = "swagger"
+    # sanic-ext's pages load Swagger UI / ReDoc from a CDN: off; miniprogram_api.docs serves /docs locally
+    app.config.OAS_UI_DEFAULT = None
+    app.config.OAS_UI_SWAGGER = False
+    app.config.OAS_UI_REDOC = False
     app.config.CORS = False
     app.config.HEALTH = False
+    # sanic-ext would add an OPTIONS route per path after the server starts, refinalising the router for
+    # each one (quadratic: ~10 s of every server start here); no client of ours sends a preflight (CORS off)
+    app.config.HTTP_AUTO_OPTIONS = False
+    # Its HEAD routes the same way (~5 s of every start); _add_head_routes adds them while the app is built
+    app.config.HTTP_AUTO_HEAD = False
+    app.ext.openapi.describe(app.config.OAS_TITLE, version="1.0.0", description=app.config.OAS_DESCRIPTION)
     app.ext.openapi.add_security_scheme("session", "http", scheme="bearer", bearer_format="opaque")
     app.ctx.settings = settings
     app.ctx.db_ping = db.ping
+    if settings.queue_url:
+        from server.jobs import ping_queue
+
+        app.ctx.queue_ping = partial(ping_queue, settings.queue_url)
     app.ctx.hmac_key = settings.hmac_key.encode()
-    app.ctx.photo_storage = LocalStorage(settings.media_dir)
+    app.ctx.photo_storage = media_storage(settings)
 
     root, api = blueprints()
     app.blueprint(root)
     app.blueprint(api)
+    app.blueprint(console.blueprint())  # the web console under /console/
+    docs.install(app, app.config.OAS_TITLE)
+    _add_head_routes(app)
+    install_openapi()
 
     @app.on_request
     async def assign_request_id(request: Request) -> None:
@@ -84,7 +104,8 @@ def create_app(
         response.headers["X-Request-ID"] = request_id_of(request)
 
     _lifecycle(app, settings, cache, wechat, manage_db)
-    if background:
+    ops.install(app, settings)  # logs (JSON or text, scrubbed), access lines, /metrics
+    if background and not settings.queue_url:  # with a queue, `python -m server worker` runs them
         app.register_listener(_start_clock, "after_server_start")  # type: ignore[arg-type]
         app.register_listener(_stop_clock, "before_server_stop")  # type: ignore[arg-type]
     return app
@@ -93,22 +114,30 @@ def create_app(
 CLOCK_SECONDS = 5
 
 
-async def _clock(app: Sanic) -> None:
-    """What time alone decides: open, close and finalise motions, seal cast ballots into their chains,
-    escalate overdue complaints and close unanswered ones. Every worker runs it; each step is a guarded
-    transition or idempotent, so racing workers are safe."""
-    from complaints.service import run_periodic
-    from voting import lifecycle, sealing
+def apply_template_ids(settings: Settings) -> None:
+    """Subscribe-message template ids from the settings (NOTIFY_TEMPLATE_IDS) into notify's catalogue;
+    in production, events still on the catalogue's stand-in ids are named in the log."""
+    from notify import catalogue
 
-    log = logging.getLogger("wuye.clock")
-    while True:
-        await asyncio.sleep(CLOCK_SECONDS)
-        try:
-            await lifecycle.tick()
-            await sealing.seal_open_motions()
-            await run_periodic()
-        except Exception:  # the clock must keep ticking; the error is logged
-            log.exception("clock tick failed")
+    catalogue.configure(dict(settings.notify_template_ids))
+    missing = catalogue.placeholders()
+    if settings.is_production and missing:
+        logging.getLogger("wuye.notify").warning(
+            "NOTIFY_TEMPLATE_IDS gives no console template id for: %s (only the inbox shows them)",
+            ", ".join(missing),
+        )
+
+
+async def _clock(app: Sanic) -> None:
+    """Without a job queue (QUEUE_URL empty, the default): the periodic jobs of server.jobs (open, close
+    and finalise motions, seal cast ballots, escalate and close complaints, deliver the outbox, and
+    whatever else is registered there) run in this web worker every CLOCK_SECONDS. Each job claims
+    its period in the database first, so of several web workers one runs it; each is a guarded
+    transition or idempotent besides. See jobs.clock_loop for how a failure or a swallowed
+    cancellation is contained."""
+    from server import jobs
+
+    await jobs.clock_loop(jobs.JobContext(app.ctx.wechat, app.ctx.wechat_pay), tick=lambda: CLOCK_SECONDS)
 
 
 async def _start_clock(app: Sanic) -> None:
@@ -117,6 +146,8 @@ async def _start_clock(app: Sanic) -> None:
 
 async def _stop_clock(app: Sanic) -> None:
     app.ctx.clock_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await app.ctx.clock_task
 
 
 def _lifecycle(
@@ -141,23 +172,70 @@ def _lifecycle(
         if manage_db:
             await db.init_db(settings.database_url, pool_max=settings.db_pool_max)
 
+    async def open_wechat_pay(app: Sanic) -> None:
+        # After the start: without a configured notify URL (development, tests) the fake notifies the
+        # address this server listens on, known only now. Before it, pay routes answer 503.
+        # A server started by create_server (the tests) has no serve_location: its starter names it.
+        location = app.serve_location if "<" not in app.serve_location else getattr(app.ctx, "self_url", "")
+        if settings.wechat_pay_mode == "fake":
+            app.ctx.wechat_pay, app.ctx.fake_wechat_pay = await pay.start_fake(
+                settings, app.ctx.cache, location
+            )
+        else:
+            app.ctx.wechat_pay = pay.real_client(settings, app.ctx.cache, location)
+        app.ctx.own_wechat_pay = app.ctx.wechat_pay  # tests may put another client on ctx
+
     async def push_to_self(app: Sanic) -> None:
         # Fake mode: the fake delivers content-security verdicts to this server's message-push URL,
         # as WeChat would, so images are checked end to end under `make run` too.
         location = app.serve_location
         if app.ctx.fake_wechat is not None and location.startswith("http") and "<" not in location:
-            app.ctx.fake_wechat.deliver_verdicts_to(f"{location}/api/v1/wechat/push", push_token(settings))
+            app.ctx.fake_wechat.deliver_verdicts_to(
+                f"{location}/api/v1/wechat/push", push_token(settings), aes_key=settings.wechat_push_aes_key
+            )
 
     async def close_resources(app: Sanic) -> None:
+        if getattr(app.ctx, "own_wechat_pay", None) is not None:
+            await app.ctx.own_wechat_pay.aclose()
+        if getattr(app.ctx, "fake_wechat_pay", None) is not None:
+            await app.ctx.fake_wechat_pay.stop()
         if wechat is None:
             await app.ctx.wechat.aclose()
             if app.ctx.fake_wechat is not None:
                 await app.ctx.fake_wechat.stop()
         if cache is None:
             await app.ctx.cache.close()
+        await close_media(app.ctx.photo_storage)
         if manage_db:
             await db.close_db()
 
     app.register_listener(open_resources, "before_server_start")  # type: ignore[arg-type]
     app.register_listener(close_resources, "after_server_stop")  # type: ignore[arg-type]
+    app.register_listener(open_wechat_pay, "after_server_start")  # type: ignore[arg-type]
     app.register_listener(push_to_self, "after_server_start")  # type: ignore[arg-type]
+
+
+async def _head(request: Request, *args: Any, get_handler: Any, **kwargs: Any) -> Any:
+    """HEAD runs the GET handler; Sanic's HTTP layer sends its headers and drops the body."""
+    return await get_handler(request, *args, **kwargs)
+
+
+def _add_head_routes(app: Sanic) -> None:
+    """A HEAD route beside every GET route, as sanic-ext's HTTP_AUTO_HEAD does, but before the router
+    is first finalised: sanic-ext adds them after the server starts, refinalising once per route."""
+    for group in list(app.router.groups.values()):
+        if "GET" not in group.methods or "HEAD" in group.methods:
+            continue
+        for route in group:
+            if "GET" in route.methods:
+                head = partial(_head, get_handler=route.handler)
+                head.__head_of__ = route.handler  # type: ignore[attr-defined]  # checked as its GET twin
+                app.add_route(
+                    head,
+                    group.uri,
+                    methods=["HEAD"],
+                    strict_slashes=group.strict,
+                    name=route.name.split(".", 1)[-1].replace(".", "_") + "_head",
+                    host=route.requirements.get("host"),
+                    unquote=group.unquote,
+                )

@@ -10,7 +10,7 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise import connections
@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 from core import clock
 from core.jsonutil import canonical
 from voting import errors
+from voting.actions import ballot_window_open, may_cast_again
 from voting.models import (
     Ballot,
     BallotChoice,
@@ -26,7 +27,6 @@ from voting.models import (
     CurrentBallot,
     Motion,
     MotionItem,
-    MotionStatus,
     ProxyAuthorization,
     ProxyStatus,
     Voter,
@@ -34,6 +34,19 @@ from voting.models import (
 from voting.rules import Choice, validate_selection
 
 BALLOT_SCHEME = "wuye-ballot/1"
+# Which of a voter's ballots counts (以最后一次为准), as the export states it. Every cast of a voter
+# is stamped (cast_at) while the voter's current ballot is locked and later than it, and a change
+# is written only forward, on every path and worker: so the order of cast_at is the order in which
+# the database took the casts, and the current ballot is always the latest.
+COUNTING_RULE: dict[str, Any] = {
+    "latest_by": "cast_at",
+    "paper_outranked_by": [Channel.ELECTRONIC.value, Channel.PROXY.value],
+    "description": (
+        "以最后一次投票为准：每位投票人计入投票时间（cast_at）最晚的一张选票；"
+        "如有电子（含委托）选票，则计入其中最晚的一张，纸质选票不再计入。"
+        "投票时间由服务器在写入时确定，同一投票人的选票按写入顺序严格递增。"
+    ),
+}
 # Items never change once created (there is no edit of items); kept with the motion's creation time,
 # so a reused id (a database restored or reset) can never serve another motion's items.
 _items_cache: dict[int, tuple[datetime, list[MotionItem]]] = {}
@@ -140,10 +153,9 @@ def normalise_choices(
     return normal, rows
 
 
-def _window_open(motion: Motion, channel: Channel, now: datetime) -> bool:
-    if channel is Channel.PAPER:  # paper ballots are entered afterwards, until the count
-        return motion.status in (MotionStatus.OPEN, MotionStatus.CLOSED) and now >= motion.opens_at
-    return motion.status is MotionStatus.OPEN and motion.opens_at <= now < motion.closes_at
+# The casting window and the change rule are voting.actions' predicates: the motion detail lists
+# "cast" by the same ones (allowed_actions).
+_window_open = ballot_window_open
 
 
 async def voter_for(motion: Motion, user_id: int, channel: Channel, for_voter: int | None) -> Voter:
@@ -200,55 +212,101 @@ async def cast(
     return await _cast(motion, voter, user_id, given, channel, scan_ref)
 
 
+_ATTEMPTS = 5
+_TICK = timedelta(microseconds=1)
+
+
+class _Raced(Exception):
+    """Another writer created this voter's current ballot first: try again, now behind it."""
+
+
 async def _cast(
     motion: Motion, voter: Voter, user_id: int, given: dict[str, Any], channel: Channel, scan_ref: str | None
 ) -> Receipt:
-    now = clock.now()
-    if not _window_open(motion, channel, now):
+    if not _window_open(motion, channel, clock.now()):
         raise errors.VotingNotOpen(details={"status": motion.status.value})
     choices, rows = normalise_choices(await items_of(motion), given)
-    nonce = secrets.token_hex(16)
-    digest = ballot_hash(motion.id, voter.id, channel.value, choices, clock.iso_utc(now), nonce)
-    async with in_transaction():
-        ballot = await Ballot.create(
-            motion_id=motion.id, voter_id=voter.id, channel=channel, cast_by_id=user_id, cast_at=now, choices=choices,
-            nonce=nonce, ballot_hash=digest, receipt_code=receipt_code(digest), scan_ref=scan_ref,
-        )  # fmt: skip
-        await BallotChoice.bulk_create(
-            [BallotChoice(ballot_id=ballot.id, item_id=i, choice=c, candidate=cand) for i, c, cand in rows]
-        )
-        counted = await _make_current(motion, voter, ballot, channel)
-    return Receipt(ballot.id, ballot.receipt_code, digest, nonce, now, channel.value, counted)
+    for _ in range(_ATTEMPTS):
+        try:
+            async with in_transaction():
+                return await _write(motion, voter, user_id, choices, rows, channel, scan_ref)
+        except _Raced:
+            continue
+    raise errors.BallotAlreadyCast("选票正在被同时修改，请重试")
 
 
 _FIRST_CAST = (
-    "INSERT INTO voting_current_ballot (motion_id, voter_id, ballot_id, channel, version) "
-    "VALUES ({marks}, 1) ON CONFLICT (motion_id, voter_id) DO NOTHING RETURNING id"
+    "INSERT INTO voting_current_ballot (motion_id, voter_id, ballot_id, channel, version{extra}) "
+    "VALUES ({marks}, 1{extra_mark}) ON CONFLICT (motion_id, voter_id) DO NOTHING RETURNING id"
 )
 
 
-async def _make_current(motion: Motion, voter: Voter, ballot: Ballot, channel: Channel) -> bool:
+async def _write(
+    motion: Motion, voter: Voter, user_id: int, choices: dict[str, Any], rows: list[tuple[int, str, int | None]],
+    channel: Channel, scan_ref: str | None,
+) -> Receipt:  # fmt: skip
+    """One cast in the caller's transaction. The voter's current ballot is locked first (PostgreSQL;
+    SQLite runs one writer at a time), and the cast is stamped under that lock, later than the
+    current ballot: so a voter's ballots are stamped in the order they are written, and the one
+    that counts is always the latest by cast_at (COUNTING_RULE), whichever worker wrote it."""
+    current = await CurrentBallot.filter(motion_id=motion.id, voter_id=voter.id).select_for_update().first()
+    if channel is Channel.PROXY:
+        # Checked again under the authorization's lock: a revocation (voting.proxies.revoke takes the
+        # same lock, then looks for the proxy's ballot) lands wholly before or wholly after this cast.
+        still = await (
+            ProxyAuthorization.filter(
+                motion_id=motion.id, voter_id=voter.id, proxy_user_id=user_id, status=ProxyStatus.APPROVED
+            )
+            .select_for_update()
+            .first()
+        )
+        if still is None:
+            raise errors.NotAVoter()
+    if not may_cast_again(current.channel if current is not None else None, channel, motion):
+        raise errors.BallotAlreadyCast()
+    now = clock.now()
+    if current is not None and current.cast_at is not None and now <= current.cast_at:
+        now = current.cast_at + _TICK
+    nonce = secrets.token_hex(16)
+    digest = ballot_hash(motion.id, voter.id, channel.value, choices, clock.iso_utc(now), nonce)
+    ballot = await Ballot.create(
+        motion_id=motion.id, voter_id=voter.id, channel=channel, cast_by_id=user_id, cast_at=now, choices=choices,
+        nonce=nonce, ballot_hash=digest, receipt_code=receipt_code(digest), scan_ref=scan_ref,
+    )  # fmt: skip
+    await BallotChoice.bulk_create(
+        [BallotChoice(ballot_id=ballot.id, item_id=i, choice=c, candidate=cand) for i, c, cand in rows]
+    )
+    if current is None:
+        await _first_cast(motion, voter, ballot, channel, now)
+        counted = True
+    elif channel is Channel.PAPER and current.channel is not Channel.PAPER:
+        counted = False  # where an owner voted both ways, the electronic ballot counts
+    else:
+        updated = await CurrentBallot.filter(id=current.id, version=current.version).update(
+            ballot_id=ballot.id, channel=channel, version=current.version + 1, cast_at=now
+        )
+        if not updated:
+            raise _Raced()
+        counted = True
+    return Receipt(ballot.id, ballot.receipt_code, digest, nonce, now, channel.value, counted)
+
+
+async def _first_cast(motion: Motion, voter: Voter, ballot: Ballot, channel: Channel, now: datetime) -> None:
     # One statement for the common first cast: the unique constraint decides, no savepoint needed.
     # (Inside the caller's transaction, connections.get returns the transaction's connection.)
     conn = connections.get("default")
-    marks = "$1, $2, $3, $4" if conn.capabilities.dialect == "postgres" else "?, ?, ?, ?"
-    if await conn.execute_query_dict(
-        _FIRST_CAST.format(marks=marks), [motion.id, voter.id, ballot.id, channel.value]
-    ):
-        return True
-    # The voter already has a current ballot: lock it (PostgreSQL; SQLite serialises writers itself).
-    current = await CurrentBallot.filter(motion_id=motion.id, voter_id=voter.id).select_for_update().first()
-    assert current is not None
-    if channel is Channel.PAPER and current.channel is not Channel.PAPER:
-        return False  # where an owner voted both ways, the electronic ballot counts
-    if not motion.allow_change and current.channel is not Channel.PAPER and channel is not Channel.PAPER:
-        raise errors.BallotAlreadyCast()
-    updated = await CurrentBallot.filter(id=current.id, version=current.version).update(
-        ballot_id=ballot.id, channel=channel, version=current.version + 1
+    postgres = conn.capabilities.dialect == "postgres"
+    sql = _FIRST_CAST.format(
+        extra=", cast_at" if postgres else "",
+        extra_mark=", $5" if postgres else "",
+        marks="$1, $2, $3, $4" if postgres else "?, ?, ?, ?",
     )
-    if not updated:
-        raise errors.BallotAlreadyCast("选票正在被同时修改，请重试")
-    return True
+    values: list[Any] = [motion.id, voter.id, ballot.id, channel.value] + ([now] if postgres else [])
+    inserted = await conn.execute_query_dict(sql, values)
+    if not inserted:
+        raise _Raced()  # the next attempt locks the row the other writer created and goes after it
+    if not postgres:  # the ORM writes SQLite's datetimes in its own format
+        await CurrentBallot.filter(id=inserted[0]["id"]).update(cast_at=now)
 
 
 async def my_ballot(motion: Motion, user_id: int) -> tuple[Voter | None, Ballot | None]:

@@ -11,7 +11,10 @@ The statement, per cast: find the caller's roll entry (inside the voting window 
 created_at check guards the process's item cache against a reused motion id), hash the ballot (its
 canonical JSON ends with `"voter":<id>}`, so the hash is the SHA-256 of a prefix computed here and
 the voter id; the receipt code is receipt_code() in SQL), and let the current-ballot upsert decide:
-a first ballot, or a change where the motion allows it or the current ballot is a paper one. The
+a first ballot, or a change where the motion allows it or the current ballot is a paper one, and only
+forward: a cast stamped no later than the current ballot (another worker's cast, stamped after ours,
+was written first) writes nothing and goes the general path, which stamps it anew under the row's
+lock (voting.ballots.COUNTING_RULE). The
 ballot and its choice rows are written only where it did. Ballot ids are drawn first so the upsert
 can point at them; foreign keys are checked at the end of the statement, when the ballots exist.
 """
@@ -30,6 +33,7 @@ from tortoise.backends.base.client import TransactionalDBClient
 
 from core import clock
 from core.jsonutil import dumps
+from core.loops import PerLoop
 from voting import errors
 from voting.ballots import Receipt, ballot_hash_prefix, items_by_motion_id, normalise_choices
 from voting.models import Channel
@@ -50,11 +54,13 @@ WITH input AS (
   WHERE m.created_at = i.created_at AND m.status = 'open' AND m.opens_at <= $8 AND m.closes_at > $8
   ORDER BY i.ord, v.id
 ), cur AS (
-  INSERT INTO voting_current_ballot AS c (motion_id, voter_id, ballot_id, channel, version)
-  SELECT motion_id, voter_id, nextval('voting_ballot_id_seq'), 'electronic', 1 FROM voter
+  INSERT INTO voting_current_ballot AS c (motion_id, voter_id, ballot_id, channel, version, cast_at)
+  SELECT motion_id, voter_id, nextval('voting_ballot_id_seq'), 'electronic', 1, $8 FROM voter
   ON CONFLICT (motion_id, voter_id) DO UPDATE
-    SET ballot_id = EXCLUDED.ballot_id, channel = EXCLUDED.channel, version = c.version + 1
-    WHERE c.channel = 'paper' OR (SELECT allow_change FROM voting_motion WHERE id = c.motion_id)
+    SET ballot_id = EXCLUDED.ballot_id, channel = EXCLUDED.channel, version = c.version + 1,
+      cast_at = EXCLUDED.cast_at
+    WHERE (c.channel = 'paper' OR (SELECT allow_change FROM voting_motion WHERE id = c.motion_id))
+      AND (c.cast_at IS NULL OR c.cast_at < EXCLUDED.cast_at)
   RETURNING c.ballot_id, c.motion_id, c.voter_id
 ), b AS (
   INSERT INTO voting_ballot
@@ -153,17 +159,7 @@ class _Writer:
                     job.done.set_result(receipts.get(ord_))
 
 
-_writers: dict[asyncio.AbstractEventLoop, _Writer] = {}
-
-
-def _writer() -> _Writer:
-    loop = asyncio.get_running_loop()
-    writer = _writers.get(loop)
-    if writer is None:
-        for old in [other for other in _writers if other.is_closed()]:
-            del _writers[old]
-        writer = _writers[loop] = _Writer()
-    return writer
+_writer = PerLoop(_Writer).get
 
 
 def statements_written() -> int:

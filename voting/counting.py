@@ -13,7 +13,7 @@ from voting import lifecycle, sealing
 from voting.ballots import items_of
 from voting.models import Motion, MotionStatus
 from voting.roll import Weight
-from voting.rules import Choice, Matter, decide, decide_election
+from voting.rules import FOLLOW_MAJORITY_RULE, Choice, Matter, decide, decide_election
 
 _BY_CHOICE = """
 SELECT bc.item_id, bc.choice, bc.candidate, COUNT(*) AS heads, SUM(v.area_h) AS area
@@ -41,24 +41,38 @@ def _weight(row: dict[str, Any]) -> Weight:
     return Weight(int(row["area"] or 0), int(row["heads"] or 0))
 
 
+async def participation(motion: Motion) -> Weight:
+    """Heads and area of the voters who have a current ballot: what live turnout may show."""
+    return _weight((await _query(_PARTICIPATION, motion.id))[0])
+
+
 async def tally(motion: Motion) -> dict[str, Any]:
     """The result of every item with all four ratios and the decision; also used for live turnout."""
     total = Weight(int(motion.total_area_h or 0), int(motion.total_headcount or 0))
     rows = await _query(_BY_CHOICE, motion.id)
-    participating = _weight((await _query(_PARTICIPATION, motion.id))[0])
+    participating = await participation(motion)
     items_out = []
     for item in await items_of(motion):
         mine = [r for r in rows if r["item_id"] == item.id]
         matter = Matter(item.matter)
         if item.seats is None:
             sides = {Choice(r["choice"]): _weight(r) for r in mine}
-            decision = decide(matter, total, sides, follow_majority=motion.follow_majority).to_dict()
+            tallied = decide(matter, total, sides, follow_majority=motion.follow_majority)
+            decision = tallied.to_dict()
+            decision["follow_majority_applied"] = tallied.followed is not None
+            decision["non_voters_counted"] = (
+                {"side": tallied.followed.value, **tallied.non_voters.to_dict()}
+                if tallied.followed is not None
+                else None
+            )
         else:
             votes = {c["id"]: Weight() for c in item.candidates}
             for r in mine:
                 if r["choice"] == "elect" and r["candidate"] in votes:
                     votes[r["candidate"]] = _weight(r)
             decision = decide_election(total, participating, votes, item.seats, matter=matter).to_dict()
+            decision["follow_majority_applied"] = False  # never for elections
+            decision["non_voters_counted"] = None
             names = {c["id"]: c["name"] for c in item.candidates}
             for c in decision.get("candidates", []):
                 c["name"] = names.get(c.get("candidate_id"))
@@ -69,6 +83,7 @@ async def tally(motion: Motion) -> dict[str, Any]:
         "participating": participating.to_dict(),
         "roll_hash": motion.roll_hash,
         "follow_majority": motion.follow_majority,
+        "follow_majority_rule": FOLLOW_MAJORITY_RULE,
         "items": items_out,
     }
 

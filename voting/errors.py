@@ -13,7 +13,7 @@ Invalid
 
 from __future__ import annotations
 
-from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 
 
 class VotingRollInvalid(Invalid):
@@ -96,6 +96,58 @@ class ProxyNotFound(NotFound):
     message = "未找到该委托"
 
 
+class ProxyUserNotFound(NotFound):
+    code = "proxy_user_not_found"
+    message = "受托人不存在，请确认受托人已登录过小程序"
+
+
 class ReceiptNotFound(NotFound):
     code = "receipt_not_found"
     message = "未找到该回执码对应的选票"
+
+
+class SealingBusy(Unavailable):
+    code = "sealing_busy"
+    message = "选票正在封存，请稍后再试"
+
+
+class ProxyInvitationInvalid(Invalid):
+    code = "proxy_invitation_invalid"
+    message = "委托邀请无效、已使用或已过期"
+
+
+class ProxySelf(Invalid):
+    code = "proxy_self"
+    message = "不能委托自己代为投票"
+
+
+class ProxyAlreadyAuthorised(Conflict):
+    code = "proxy_already_authorised"
+    message = "您已是该业主本次表决的代理人（或正在等待业主委员会审核）"
+
+
+class ProxyAlreadyVoted(Conflict):
+    code = "proxy_already_voted"
+    message = "代理人已代为投票，不能再撤销委托（您本人仍可在允许改票的事项中重新投票）"
+
+
+class ProxyNotActive(Conflict):
+    code = "proxy_not_active"
+    message = "该委托已被驳回或撤销，无需再撤销"
+
+
+class ProxyDocumentMissing(Invalid):
+    code = "proxy_document_missing"
+    message = "请上传业主签字的书面委托书照片"
+
+
+class FollowMajorityLocked(Conflict):
+    """details: {"motions": [ids]}: the announced or open motions of the compound."""
+
+    code = "follow_majority_locked"
+    message = "本小区有已公告或正在投票的表决事项，其计票规则已向业主公布，暂不能修改“从多”设置"
+
+
+class FollowMajorityBasisMissing(Invalid):
+    code = "follow_majority_basis_missing"
+    message = "启用“从多”须注明业主大会议事规则中的依据条款"

@@ -13,13 +13,14 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from accounts.models import Building, Compound, Ownership
+from accounts.models import Building, Compound, Owner, Ownership, Unit
 from audit.service import SYSTEM, Actor, append
 from core import clock
+from notify import service as notify
 from voting import board, errors
-from voting.models import Motion, MotionItem, MotionStatus, Voter
+from voting.models import CurrentBallot, Motion, MotionItem, MotionStatus, Voter
 from voting.roll import RollUnit, UnitOwner, build_roll
-from voting.rules import Matter
+from voting.rules import LEGAL_MIN_ANNOUNCE_DAYS, Matter
 
 S = MotionStatus
 MAX_ITEMS = 20
@@ -45,9 +46,12 @@ class MotionDraft:
     opens_at: datetime
     closes_at: datetime
     scope_buildings: list[int] = field(default_factory=list)
+    # exactly these units (of the compound) when given: the owners concerned, e.g. those sharing a
+    # maintenance-fund use (管理办法: the owners of the parts concerned decide)
+    scope_units: list[int] = field(default_factory=list)
     allow_change: bool = True
     secret: bool = False
-    announce_days: int = 7
+    announce_days: int = LEGAL_MIN_ANNOUNCE_DAYS
     objection_days: int = 7
     max_extension_days: int = 7
     attachments: list[str] = field(default_factory=list)
@@ -63,8 +67,10 @@ async def get_motion(motion_id: int, compound_id: int | None = None) -> Motion:
     return motion
 
 
-async def _validate(compound_id: int, draft: MotionDraft) -> None:
+async def _validate(compound_id: int, draft: MotionDraft, min_announce_days: int) -> None:
     problems: list[str] = []
+    if draft.announce_days < min_announce_days:
+        problems.append(f"公告期不得少于 {min_announce_days} 天（物业管理条例第十四条）")
     if not draft.items or len(draft.items) > MAX_ITEMS:
         problems.append(f"须有 1 至 {MAX_ITEMS} 个表决项")
     if draft.closes_at <= draft.opens_at:
@@ -83,14 +89,25 @@ async def _validate(compound_id: int, draft: MotionDraft) -> None:
         found = await Building.filter(compound_id=compound_id, id__in=draft.scope_buildings).count()
         if found != len(set(draft.scope_buildings)):
             problems.append("表决范围中有不属于本小区的楼栋")
+    if draft.scope_units:
+        if draft.scope_buildings:
+            problems.append("表决范围只能按楼栋或按房屋之一确定")
+        found = await Unit.filter(compound_id=compound_id, id__in=draft.scope_units).count()
+        if found != len(set(draft.scope_units)):
+            problems.append("表决范围中有不属于本小区的房屋")
     if problems:
         raise errors.MotionInvalid("；".join(problems), details=problems)
 
 
-async def create(actor: Actor, compound_id: int, user_id: int, draft: MotionDraft) -> Motion:
+async def create(
+    actor: Actor, compound_id: int, user_id: int, draft: MotionDraft, *,
+    min_announce_days: int = LEGAL_MIN_ANNOUNCE_DAYS,
+) -> Motion:  # fmt: skip
+    """A draft motion. ``min_announce_days`` is the shortest announcement period in force: the law's
+    15 days, lower only where the caller's configuration allows it (development and test)."""
     if not await Compound.exists(id=compound_id):
         raise errors.MotionInvalid("未找到该小区")
-    await _validate(compound_id, draft)
+    await _validate(compound_id, draft, min_announce_days)
     async with in_transaction():
         motion = await Motion.create(
             compound_id=compound_id,
@@ -98,6 +115,7 @@ async def create(actor: Actor, compound_id: int, user_id: int, draft: MotionDraf
             text=draft.text,
             attachments=draft.attachments,
             scope_buildings=sorted(set(draft.scope_buildings)),
+            scope_units=sorted(set(draft.scope_units)),
             allow_change=draft.allow_change,
             secret=draft.secret,
             announce_days=draft.announce_days,
@@ -147,25 +165,54 @@ async def _move(
     return motion
 
 
-async def announce(actor: Actor, motion: Motion) -> Motion:
+async def announce(
+    actor: Actor, motion: Motion, *, min_announce_days: int = LEGAL_MIN_ANNOUNCE_DAYS
+) -> Motion:
+    """Draft → announced, at least the motion's announcement period (and never less than the minimum
+    in force, whatever a draft stored earlier says) before voting opens."""
     now = clock.now()
-    earliest = now + timedelta(days=motion.announce_days)
+    days = max(motion.announce_days, min_announce_days)
+    earliest = now + timedelta(days=days)
     if motion.opens_at < earliest:
         raise errors.MotionInvalid(
-            f"须提前 {motion.announce_days} 天公告：开始投票时间不得早于 {clock.to_local(earliest):%Y-%m-%d %H:%M}",
-            details={"earliest_opens_at": clock.iso_utc(earliest)},
+            f"须提前 {days} 天公告：开始投票时间不得早于 {clock.to_local(earliest):%Y-%m-%d %H:%M}",
+            details={"earliest_opens_at": clock.iso_utc(earliest), "announce_days": days},
         )
     payload = {"opens_at": clock.iso_utc(motion.opens_at), "closes_at": clock.iso_utc(motion.closes_at)}
     async with in_transaction():  # the motion is announced exactly when its notice is on the board
         motion = await _move(motion, {S.DRAFT}, S.ANNOUNCED, actor, payload, announced_at=now)
         await board.announce(motion, await MotionItem.filter(motion_id=motion.id).order_by("position"), actor)
+        await _notify_owners_in_scope(
+            motion,
+            "motion.announced",
+            {
+                "motion_id": motion.id,
+                "title": motion.title,
+                "opens_at": motion.opens_at,
+                "closes_at": motion.closes_at,
+            },
+        )
     return motion
+
+
+async def _notify_owners_in_scope(motion: Motion, event: str, params: dict[str, Any]) -> None:
+    """Outbox rows for the owners with an account of the units in the motion's scope (the roll is not
+    frozen before it opens), in the caller's transaction."""
+    query = Ownership.filter(unit__compound_id=motion.compound_id, owner__user_id__isnull=False)  # type: ignore[attr-defined]
+    if motion.scope_buildings:
+        query = query.filter(unit__building_id__in=motion.scope_buildings)
+    if motion.scope_units:
+        query = query.filter(unit_id__in=motion.scope_units)
+    user_ids = await query.distinct().values_list("owner__user_id", flat=True)
+    await notify.enqueue(event, subject=f"motion:{motion.id}", user_ids=user_ids, params=params)  # type: ignore[arg-type]
 
 
 async def _roll_units(motion: Motion) -> list[RollUnit]:
     query = Ownership.filter(unit__compound_id=motion.compound_id)  # type: ignore[attr-defined]
     if motion.scope_buildings:
         query = query.filter(unit__building_id__in=motion.scope_buildings)
+    if motion.scope_units:
+        query = query.filter(unit_id__in=motion.scope_units)
     rows = await query.values(
         "unit_id", "unit__number", "unit__building__name", "unit__area", "unit__kind", "owner_id",
         "owner__is_developer", "votes_for_unit",
@@ -200,7 +247,14 @@ async def _roll_units(motion: Motion) -> list[RollUnit]:
 
 async def open_voting(actor: Actor, motion: Motion, *, now: datetime | None = None) -> Motion:
     """Open at or after opens_at, freezing the roll: who votes with what weight is fixed from here."""
+    return (await _open_voting(actor, motion, now=now))[0]
+
+
+async def _open_voting(actor: Actor, motion: Motion, *, now: datetime | None) -> tuple[Motion, bool]:
+    """open_voting, and whether this call opened it (False: someone else did a moment earlier)."""
     now = now or clock.now()
+    if motion.status is S.OPEN:
+        return motion, False  # opened a moment earlier (the clock, another member): done, not a conflict
     if motion.status is S.ANNOUNCED and now < motion.opens_at:
         raise errors.MotionWrongState(
             "未到开始投票时间", details={"opens_at": clock.iso_utc(motion.opens_at)}
@@ -219,7 +273,10 @@ async def open_voting(actor: Actor, motion: Motion, *, now: datetime | None = No
             follow_majority=compound.non_voters_follow_majority,
         )
         if not moved:
-            raise errors.MotionWrongState(details={"wanted": "open"})
+            current = await Motion.get(id=motion.id)
+            if current.status is S.OPEN:  # opened while we built the roll: done, not a conflict
+                return current, False
+            raise errors.MotionWrongState(details={"status": current.status.value, "wanted": "open"})
         await Voter.bulk_create(
             [
                 Voter(
@@ -245,8 +302,44 @@ async def open_voting(actor: Actor, motion: Motion, *, now: datetime | None = No
                 "follow_majority": compound.non_voters_follow_majority,
             },
         )
+        params = {"motion_id": motion.id, "title": motion.title, "closes_at": motion.closes_at}
+        await _notify_voters(motion.id, "motion.opening", params)
     await motion.refresh_from_db()
-    return motion
+    return motion, True
+
+
+async def _notify_voters(motion_id: int, event: str, params: dict[str, Any]) -> None:
+    """Outbox rows for the voters on the frozen roll who have an account (in the caller's transaction)."""
+    owner_ids = await Voter.filter(motion_id=motion_id).values_list("owner_id", flat=True)
+    user_ids = await Owner.filter(id__in=list(owner_ids), user_id__isnull=False).values_list(
+        "user_id", flat=True
+    )
+    await notify.enqueue(event, subject=f"motion:{motion_id}", user_ids=user_ids, params=params)  # type: ignore[arg-type]
+
+
+CLOSING_SOON = timedelta(hours=24)  # voters who have not voted are reminded this long before the close
+
+
+async def remind_closing(motion: Motion) -> int:
+    """The voters on the roll with an account who have not voted yet hear that voting closes soon;
+    once per motion (notify's mark, in the same transaction). Returns the rows asked for."""
+    async with in_transaction():
+        if not await notify.mark_published("motion.closing_soon", f"motion:{motion.id}"):
+            return 0
+        voted = await CurrentBallot.filter(motion_id=motion.id).values_list("voter__owner_id", flat=True)
+        owner_ids = (
+            await Voter.filter(motion_id=motion.id)
+            .exclude(owner_id__in=list(voted))
+            .values_list("owner_id", flat=True)
+        )
+        users = await Owner.filter(id__in=list(owner_ids), user_id__isnull=False).values_list(
+            "user_id", flat=True
+        )
+        params = {"motion_id": motion.id, "title": motion.title, "closes_at": motion.closes_at}
+        user_ids = [int(u) for u in users]  # type: ignore[call-overload]
+        return await notify.enqueue(
+            "motion.closing_soon", subject=f"motion:{motion.id}", user_ids=user_ids, params=params
+        )
 
 
 async def extend(actor: Actor, motion: Motion, new_closes_at: datetime, reason: str) -> Motion:
@@ -277,7 +370,15 @@ async def close(actor: Actor, motion: Motion, *, now: datetime | None = None) ->
         raise errors.MotionWrongState(
             "未到投票截止时间", details={"closes_at": clock.iso_utc(motion.closes_at)}
         )
-    return await _move(motion, {S.OPEN}, S.CLOSED, actor, {"closed_at": clock.iso_utc(now)}, closed_at=now)
+    try:
+        return await _move(
+            motion, {S.OPEN}, S.CLOSED, actor, {"closed_at": clock.iso_utc(now)}, closed_at=now
+        )
+    except errors.MotionWrongState:
+        current = await Motion.get(id=motion.id)
+        if current.status is S.CLOSED:  # closed a moment earlier (the clock, another member)
+            return current
+        raise
 
 
 async def cancel(actor: Actor, motion: Motion, reason: str) -> Motion:
@@ -309,6 +410,11 @@ async def publish(actor: Actor, motion: Motion) -> Motion:
             objection_until=until,
         )
         await board.result(motion, actor)
+        items = (motion.result or {}).get("items", [])
+        voted = [i for i in items if "passed" in i]
+        outcome = f"{sum(1 for i in voted if i['passed'])}/{len(voted)}项通过" if voted else "选举结果已公示"
+        params = {"motion_id": motion.id, "title": motion.title, "outcome": outcome, "objection_until": until}
+        await _notify_voters(motion.id, "motion.result", params)
     return motion
 
 
@@ -323,11 +429,10 @@ async def tick(now: datetime | None = None) -> dict[str, int]:
     """What time alone decides: open announced motions whose time has come, close those past their
     deadline, finalise those past the objection period. Idempotent; every worker may run it."""
     now = now or clock.now()
-    done = {"opened": 0, "closed": 0, "finalised": 0}
+    done = {"opened": 0, "closed": 0, "finalised": 0, "reminded": 0}
     for motion in await Motion.filter(status=S.ANNOUNCED, opens_at__lte=now):
         try:
-            await open_voting(SYSTEM, motion, now=now)
-            done["opened"] += 1
+            done["opened"] += (await _open_voting(SYSTEM, motion, now=now))[1]
         except (errors.MotionWrongState, errors.MotionInvalid, errors.VotingRollInvalid):
             continue
     for motion in await Motion.filter(status=S.OPEN, closes_at__lte=now):
@@ -336,6 +441,9 @@ async def tick(now: datetime | None = None) -> dict[str, int]:
             done["closed"] += 1
         except errors.MotionWrongState:
             continue
+    for motion in await Motion.filter(status=S.OPEN, closes_at__gt=now, closes_at__lte=now + CLOSING_SOON):
+        if not await notify.published("motion.closing_soon", f"motion:{motion.id}"):
+            done["reminded"] += await remind_closing(motion)
     for motion in await Motion.filter(status=S.OBJECTION, objection_until__lte=now):
         try:
             await finalize(SYSTEM, motion, now=now)

@@ -29,6 +29,7 @@ class ProxyStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    REVOKED = "revoked"  # by the owner, before the proxy voted (voting.proxies.revoke)
 
 
 class Motion(Model):
@@ -43,6 +44,8 @@ class Motion(Model):
     attachments: fields.Field[list] = fields.JSONField(default=list)
     status = fields.CharEnumField(MotionStatus, max_length=10, default=MotionStatus.DRAFT)
     scope_buildings: fields.Field[list] = fields.JSONField(default=list)  # empty: the whole compound
+    # a set of units instead (a fund use shared by one lift's units); empty: by scope_buildings
+    scope_units: fields.Field[list] = fields.JSONField(default=list, db_default="[]")
     allow_change = fields.BooleanField(default=True)
     secret = fields.BooleanField(default=False)
     announce_days = fields.IntField(default=7)
@@ -180,7 +183,10 @@ class BallotChoice(Model):
 
 
 class CurrentBallot(Model):
-    """The ballot that counts, one per voter and motion: the unique constraint is the invariant."""
+    """The ballot that counts, one per voter and motion: the unique constraint is the invariant.
+
+    ``cast_at`` repeats the current ballot's cast_at, so that a change is written only forward
+    (voting.ballots.COUNTING_RULE): the writer that holds the row's lock compares with it."""
 
     id = fields.IntField(primary_key=True)
     motion: fields.ForeignKeyRelation[Motion] = fields.ForeignKeyField(
@@ -194,6 +200,7 @@ class CurrentBallot(Model):
     )
     channel = fields.CharEnumField(Channel, max_length=10)
     version = fields.IntField(default=1)
+    cast_at = fields.DatetimeField(null=True)  # null only before migration 0003 filled it in
 
     class Meta:
         table = "voting_current_ballot"
@@ -225,3 +232,34 @@ class ProxyAuthorization(Model):
     class Meta:
         table = "voting_proxy"
         indexes = (("motion_id", "status"),)
+
+
+class ProxyInvitation(Model):
+    """An owner's invitation to vote for them in one motion: a one-time code (only its hash is kept)
+    or an existing user named by phone. Accepting it makes a ProxyAuthorization the committee then
+    decides on; the written authorization is the photos attached to ``proxyinv:<id>``."""
+
+    id = fields.IntField(primary_key=True)
+    motion: fields.ForeignKeyRelation[Motion] = fields.ForeignKeyField(
+        "voting.Motion", related_name="proxy_invitations", on_delete=fields.RESTRICT
+    )
+    voter: fields.ForeignKeyRelation[Voter] = fields.ForeignKeyField(
+        "voting.Voter", related_name="proxy_invitations", on_delete=fields.RESTRICT
+    )
+    invited_by: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.User", related_name=False, on_delete=fields.RESTRICT
+    )
+    code_hash = fields.CharField(max_length=64, unique=True, null=True)
+    invitee: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    expires_at = fields.DatetimeField()
+    accepted_at = fields.DatetimeField(null=True)
+    authorization: fields.ForeignKeyNullableRelation[ProxyAuthorization] = fields.ForeignKeyField(
+        "voting.ProxyAuthorization", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "voting_proxy_invitation"
+        indexes = (("invitee_id",), ("motion_id",))

@@ -41,6 +41,10 @@ class Threshold:
         return f"{'>=' if self.inclusive else '>'}{format_ratio(self.fraction)}"
 
 
+# 物业管理条例 第十四条: an owners' assembly meeting is notified to all owners at least 15 days before.
+# A compound may set a longer period, never a shorter one (only development and test may lower it).
+LEGAL_MIN_ANNOUNCE_DAYS = 15
+
 PARTICIPATION = Threshold(Fraction(2, 3), inclusive=True)
 MORE_THAN_HALF = Threshold(Fraction(1, 2), inclusive=False)
 AT_LEAST_THREE_QUARTERS = Threshold(Fraction(3, 4), inclusive=True)
@@ -413,3 +417,16 @@ def decide_election(
         tied_seats=tied_seats,
         vacant_seats=seats - len(elected) - tied_seats,
     )
+
+
+# --- 从多: how non-voters are counted where the compound's rules of procedure say so ---------------
+
+FOLLOW_MAJORITY_RULE = (
+    "从多（未参与表决的业主视为同意多数意见）：仅当本小区业主大会议事规则有此规定、由业主委员会开启时适用，"
+    "且在表决事项开始投票时固定于该事项（有已公告或正在投票的事项时不能修改）。"
+    "对每个表决项：参与表决的同意方在专有面积和人数上都严格多于反对方时，未参与表决业主的面积和人数计入同意方；"
+    "反对方在两项上都严格多于同意方时计入反对方；否则（持平，或面积与人数方向不一）不计入任何一方。"
+    "计入时同意比例的分母为参与表决者加未参与表决者（即表决范围内全体业主）。"
+    "未参与表决的业主从不计入“参与表决”的三分之二（从多不能使参与人数不足的表决通过）；选举事项不适用从多。"
+    "民法典施行后其合法性存在争议，默认关闭。"
+)

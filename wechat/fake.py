@@ -10,10 +10,12 @@ points the client at it. Knobs:
   counts stable_token calls; ``advance(seconds)`` moves the fake's clock; ``revoke_tokens()`` makes
   every issued token unknown (40001)
 - content security: ``risky_words`` / ``review_words``; ``media_requests`` and ``verdict_for(trace_id)``
-- verdict push: ``deliver_verdicts_to(url, token)`` makes the fake POST each media check's verdict to
-  that message-push URL a moment later, signed and shaped as WeChat does (fake mode does this, so
-  notice images and complaint photos are checked under ``make run`` too); ``pushes`` records the
-  HTTP status of each delivery
+- verdict push: ``deliver_verdicts_to(url, token, aes_key=...)`` makes the fake POST each media check's
+  verdict to that message-push URL a moment later, signed and shaped as WeChat does, in plain JSON mode
+  or, given the EncodingAESKey, in safe (encrypted) mode (fake mode does this, so notice images and
+  complaint photos are checked under ``make run`` too); a push answered 409 (the check not yet
+  committed on our side), 5xx or not at all is retried three times; ``pushes`` records the final HTTP
+  status of each delivery, ``push_event(trace_id)`` is the event it sends
 - subscribe messages: ``sent_messages``; openids in ``unauthorized_openids`` get 43101
 - ``fail_next(path, errcode)`` and ``stall_next(path, seconds)`` disturb the next call to an endpoint;
   ``calls`` counts calls per path
@@ -39,6 +41,7 @@ import httpx
 
 from wechat.fake_http import JsonHttpServer, Request
 from wechat.protocol import SecurityVerdict
+from wechat.push import PushConfig, signed_push
 
 TOKEN_LIFETIME = 7200
 TOKEN_RENEW_BEFORE = 300
@@ -87,6 +90,10 @@ class _Fail(Exception):
         self.errcode = errcode
 
 
+PUSH_RETRIES = 3  # WeChat retries a push three times
+PUSH_RETRY_WAIT = 0.5  # seconds before the first retry, doubling
+
+
 class FakeWeChat:
     def __init__(
         self,
@@ -108,7 +115,7 @@ class FakeWeChat:
         self.sent_messages: list[SentMessage] = []
         self.pushes: list[tuple[str, int]] = []  # (trace_id, HTTP status of the delivery)
         self.base_url: str | None = None
-        self._push: tuple[str, str, float] | None = None
+        self._push: tuple[str, PushConfig, float] | None = None
         self._push_tasks: set[asyncio.Task[None]] = set()
         self._codes: dict[str, tuple[str, str | None, float]] = {}
         self._phone_codes: dict[str, tuple[str, str, float]] = {}
@@ -177,10 +184,11 @@ class FakeWeChat:
         self._tokens.clear()
         self._current_token = None
 
-    def deliver_verdicts_to(self, url: str, token: str, *, delay: float = 0.5) -> None:
+    def deliver_verdicts_to(self, url: str, token: str, *, delay: float = 0.5, aes_key: str = "") -> None:
         """Push each media check's verdict to the message-push URL ``delay`` seconds after the check
-        was asked for, as WeChat does (plain JSON mode, signed with the token configured there)."""
-        self._push = (url, token, delay)
+        was asked for, as WeChat does: signed with the token configured there, in plain JSON mode, or
+        in safe mode when the console's EncodingAESKey is given."""
+        self._push = (url, PushConfig(token, self.app_id, aes_key), delay)
 
     def verdict_for(self, trace_id: str) -> SecurityVerdict:
         """The verdict the push URL would receive later, from the media URL: "risky" or "review" in it."""
@@ -293,28 +301,39 @@ class FakeWeChat:
             task.add_done_callback(self._push_tasks.discard)
         return {"errcode": 0, "errmsg": "ok", "trace_id": trace_id}
 
-    async def _deliver(self, trace_id: str, url: str, token: str, delay: float) -> None:
-        await asyncio.sleep(delay)
+    def push_event(self, trace_id: str) -> dict[str, Any]:
+        """The wxa_media_check event WeChat pushes for ``trace_id`` (JSON data format)."""
         verdict = self.verdict_for(trace_id)
         request = next(r for r in self.media_requests if r.trace_id == trace_id)
-        timestamp, nonce = str(int(time.time())), secrets.token_hex(8)
-        signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()  # noqa: S324 - WeChat's scheme
-        event = {
-            "ToUserName": "gh_" + self.app_id[-12:], "FromUserName": request.openid, "CreateTime": int(timestamp),
+        return {
+            "ToUserName": "gh_" + self.app_id[-12:], "FromUserName": request.openid, "CreateTime": int(time.time()),
             "MsgType": "event", "Event": "wxa_media_check", "appid": self.app_id, "trace_id": trace_id,
             "version": 2, "errcode": 0, "errmsg": "ok",
             "detail": [{"strategy": "content_model", "errcode": 0, "suggest": verdict.suggest, "label": verdict.label}],
             "result": {"suggest": verdict.suggest, "label": verdict.label},
         }  # fmt: skip
-        try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                response = await client.post(
-                    url, params={"signature": signature, "timestamp": timestamp, "nonce": nonce}, json=event
-                )
-            self.pushes.append((trace_id, response.status_code))
-        except httpx.HTTPError as exc:  # WeChat would retry; the fake records and moves on
-            logging.getLogger("wuye.fake_wechat").warning("verdict push to %s failed: %s", url, exc)
-            self.pushes.append((trace_id, 0))
+
+    async def _deliver(self, trace_id: str, url: str, config: PushConfig, delay: float) -> None:
+        """One push, retried as WeChat retries an unanswered or failed push (three more tries): a push
+        can arrive before the check it answers is committed on our side, which then answers 409."""
+        await asyncio.sleep(delay)
+        status = 0
+        for attempt in range(1 + PUSH_RETRIES):
+            if attempt:
+                await asyncio.sleep(PUSH_RETRY_WAIT * 2 ** (attempt - 1))
+            query, body = signed_push(config, self.push_event(trace_id))
+            try:
+                async with httpx.AsyncClient(timeout=10) as client:
+                    response = await client.post(
+                        url, params=query, content=body, headers={"content-type": "application/json"}
+                    )
+                status = response.status_code
+            except httpx.HTTPError as exc:
+                logging.getLogger("wuye.fake_wechat").warning("verdict push to %s failed: %s", url, exc)
+                status = 0
+            if status < 500 and status not in (0, 409):
+                break  # answered: accepted, or refused for a reason a retry does not change (403)
+        self.pushes.append((trace_id, status))
 
     def _subscribe_send(self, request: Request) -> dict[str, Any]:
         self._check_token(request)

@@ -65,7 +65,7 @@ async def test_committee_term_filing_and_members(
     again = await client.post(f"{base}/{committee_id}/filing", headers=community, json={"status": "rejected"})
     assert (again.status_code, again.json()["code"]) == (409, "already_filed")
 
-    developer = await Owner.get(is_developer=True)
+    developer = await Owner.get(is_developer=True, compound=demo)
     refused = await client.post(
         f"{base}/{committee_id}/members", headers=community, json={"owner_id": developer.id}
     )

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from accounts.demo import COMMUNITIES, FILLED, seed_demo
-from accounts.models import Committee, Community, Compound, Owner, Ownership, PropertyCompany, Unit
+import httpx
+
+from accounts.demo import COMMUNITIES, DEMO_MANAGERS, FILLED, seed_demo
+from accounts.models import Committee, Community, Compound, Owner, Ownership, PropertyCompany, Unit, User
+from accounts.sessions import open_session
+from audit.models import AuditEvent
+from core.cache import Cache
 
 KEY = b"test-hmac-key"
 
@@ -26,7 +31,7 @@ async def test_filled_compounds_have_the_cases_voting_needs(clean_db: None) -> N
     units = await Unit.filter(compound=compound)
     assert len(units) == 40  # 36 flats and 4 parking spaces
     assert all(isinstance(u.area, Decimal) and u.area.as_tuple().exponent == -2 for u in units)
-    developer = await Owner.get(is_developer=True)
+    developer = await Owner.get(is_developer=True, compound=compound)  # one record per compound
     developer_units = await Unit.filter(compound=compound, ownerships__owner=developer)
     assert len(developer_units) == 2 and not any(u.delivered for u in developer_units)
     multi = [
@@ -71,3 +76,43 @@ async def test_loading_twice_changes_nothing(clean_db: None) -> None:
     )
     assert before == after
     assert "0 new rows" in message
+
+
+async def test_the_demo_boards_show_their_contacts(
+    clean_db: None, cache: Cache, client: httpx.AsyncClient
+) -> None:
+    await seed_demo(hmac_key=KEY)
+    grid = await User.get(openid="demo-grid")
+    east = await Community.get(name=COMMUNITIES[0][0])
+    chair = await Owner.get(user__openid="demo-committee", compound__name=FILLED[0])
+    for position, name in enumerate(FILLED):
+        compound = await Compound.get(community=east, name=name)
+        response = await client.get(f"/api/v1/compounds/{compound.id}/profile")
+        assert response.status_code == 200, response.text
+        shown = response.json()
+        company = shown["property_company"]
+        manager = DEMO_MANAGERS[position]
+        assert (company["project_manager"]["name"], company["project_manager"]["phone"]) == manager
+        assert company["complaint_phone"]["phone"] == f"0816-22{position + 1}0000"
+        assert company["service_phone"]["phone"] == f"400-816-1234-{position + 1}"
+        assert (shown["community_contact"]["name"], shown["community_contact"]["phone"]) == (
+            "赵干事",
+            "0816-2301234",
+        )
+        assert (shown["grid_worker"]["name"], shown["grid_worker"]["phone"]) == ("刘晓东", "13808160100")
+        contact = shown["committee"]["contact"]
+        if position == 0:  # posted by its chair, the demo-committee account
+            assert (contact["name"], contact["phone"]) == (chair.name, "13808160200")
+        else:
+            assert contact is None
+    # the grid worker on the boards is the one the community's list names
+    admin = (await open_session(cache, (await User.get(openid="demo-community")).id, 3600)).token
+    listed = await client.get(
+        f"/api/v1/admin/communities/{east.id}/grid-workers", headers={"authorization": f"Bearer {admin}"}
+    )
+    assert [i["user_id"] for i in listed.json()["items"]] == [grid.id]
+    # each section is one audited change, and loading again posts nothing new
+    changes = await AuditEvent.filter(action="compound.contacts_changed").count()
+    assert changes == 2 * len(FILLED) + 1
+    await seed_demo(hmac_key=KEY)
+    assert await AuditEvent.filter(action="compound.contacts_changed").count() == changes

@@ -21,4 +21,16 @@ async def test_communities_list_counts_compounds_and_standalone_buildings(client
 
 
 async def test_empty_registry_lists_nothing(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/api/v1/communities")).json() == {"items": []}
+    assert (await client.get("/api/v1/communities")).json() == {"items": [], "next_cursor": None}
+
+
+async def test_communities_are_paged_by_a_cursor(client: httpx.AsyncClient) -> None:
+    await seed_demo(hmac_key=b"k")
+    first = (await client.get("/api/v1/communities", params={"limit": 4})).json()
+    assert [i["name"] for i in first["items"]] == ["东街社区", "西街社区", "北城社区", "新北社区"]
+    rest = (
+        await client.get("/api/v1/communities", params={"limit": 4, "cursor": first["next_cursor"]})
+    ).json()
+    assert ([i["name"] for i in rest["items"]], rest["next_cursor"]) == (["紫荆社区", "南城社区"], None)
+    bad = await client.get("/api/v1/communities", params={"cursor": "x"})
+    assert (bad.status_code, bad.json()["code"]) == (400, "cursor_invalid")

@@ -50,7 +50,7 @@ COLUMNS = [
 ]
 CHINESE = ["楼栋", "房号", "类型", "面积", "面积来源", "已交付", "业主类型", "业主姓名", "手机号", "证件号码"]
 CHINESE += ["不动产权证号", "表决代表", "开发商"]
-DEVELOPER_CODE = "91510000MA0000001X"
+DEVELOPER_CODE = "91510000MA0000001F"  # GB 32100 check character F
 
 
 def pid(n: int) -> str:
@@ -637,7 +637,7 @@ async def test_concurrent_identical_imports_create_each_row_once(compound: Compo
     assert (await Unit.all().count(), await Owner.all().count(), await Ownership.all().count()) == (6, 4, 6)
 
 
-async def test_concurrent_imports_into_two_compounds_share_a_new_owner(compound: Compound) -> None:
+async def test_concurrent_imports_into_two_compounds_each_get_their_own_owner(compound: Compound) -> None:
     other = await Compound.create(community_id=compound.community_id, name="锦绣家园")  # type: ignore[attr-defined]
     await Building.create(compound=other, name="1号楼")
     data = to_csv([line(**person(1, "张伟"))])
@@ -647,6 +647,25 @@ async def test_concurrent_imports_into_two_compounds_share_a_new_owner(compound:
         import_roster(other.id, data, "csv", hmac_key=KEY, actor=ACTOR),
     )
 
-    assert sorted(r.owners_created for r in reports) == [0, 1]
-    assert await Owner.all().count() == 1
-    assert await Ownership.all().count() == 2
+    # one ID number in two rosters: one owner record in each compound, never a shared one
+    assert [r.owners_created for r in reports] == [1, 1]
+    assert sorted(await Owner.all().values_list("compound_id", flat=True)) == sorted([compound.id, other.id])
+    pairs = await Ownership.all().values_list("unit__compound_id", "owner__compound_id")
+    assert sorted(pairs) == sorted([(compound.id, compound.id), (other.id, other.id)])
+
+
+async def test_a_roster_never_touches_another_compounds_owner_with_the_same_id(compound: Compound) -> None:
+    await import_roster(compound.id, to_csv(BASE), "csv", hmac_key=KEY, actor=ACTOR)
+    other = await Compound.create(community_id=compound.community_id, name="锦绣家园")  # type: ignore[attr-defined]
+    await Building.create(compound=other, name="1号楼")
+    before = await snapshot()
+    rows = [line(**person(1, "改名者", phone="13800000000", certificate=cert(99)))]
+
+    report = await import_roster(other.id, to_csv(rows), "csv", hmac_key=KEY, actor=ACTOR)
+
+    assert (report.owners_created, report.owners_updated) == (1, 0)
+    after = await snapshot()
+    mine = {o["id"] for o in after["Owner"] if o["compound_id"] == compound.id}
+    assert [o for o in after["Owner"] if o["id"] in mine] == before["Owner"]
+    zhang = await Owner.get(compound=compound, name="张伟")
+    assert zhang.phone == "13900000001"

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from audit import service
 from audit.chain import GENESIS, event_hash, verify
 from audit.models import AuditEvent
-from audit.service import Actor, append, export, verify_database, verify_export
+from audit.service import SYSTEM, Actor, append, export, verify_database, verify_export
 from tests.conftest import run_cli
 
 ALICE = Actor("user:1", "王伟", request_id="req-0001")
@@ -177,6 +178,42 @@ async def test_concurrent_appenders_leave_one_unbroken_chain(clean_db: None) -> 
     assert (await verify_database()).ok
     if "asyncpg" in type(connections.get("default")).__module__:
         assert await AuditEvent.filter(stream="compound:9").count() == 100
+
+
+async def test_appends_in_the_callers_transaction_without_a_savepoint_chain_and_roll_back_with_it(
+    clean_db: None,
+) -> None:
+    """savepoint=False: 20 callers at once, each appending twice to one new stream inside its own
+    transaction (the head's creation races); one caller's transaction then fails after its append."""
+
+    async def caller(worker: int) -> None:
+        async with in_transaction():
+            for n in range(2):
+                await append("ledger:payee:7", "test.append", actor=SYSTEM, payload={"w": worker, "n": n},
+                             savepoint=False)  # fmt: skip
+
+    await asyncio.gather(*(caller(w) for w in range(20)))
+    with pytest.raises(ZeroDivisionError):
+        async with in_transaction():
+            await append("ledger:payee:7", "test.append", actor=SYSTEM, payload={"w": 99}, savepoint=False)
+            raise ZeroDivisionError
+    stored = await service.events("ledger:payee:7")
+    assert [e["seq"] for e in stored] == list(range(1, 41))
+    assert {(e["payload"]["w"], e["payload"]["n"]) for e in stored} == {
+        (w, n) for w in range(20) for n in (0, 1)
+    }
+    assert await service.head("ledger:payee:7") == {
+        "stream": "ledger:payee:7",
+        "seq": 40,
+        "hash": stored[-1]["hash"],
+    }
+    assert (await verify_database()).ok
+
+
+async def test_an_append_without_a_savepoint_outside_a_transaction_is_refused(clean_db: None) -> None:
+    with pytest.raises(RuntimeError, match="caller's transaction"):
+        await append("compound:3", "test.append", actor=SYSTEM, savepoint=False)
+    assert await AuditEvent.filter(stream="compound:3").count() == 0
 
 
 async def test_export_verifies_offline_with_the_cli(clean_db: None, tmp_path: Path) -> None:

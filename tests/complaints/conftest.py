@@ -123,16 +123,23 @@ async def make_complaint(
     resolved_at: datetime | None = None,
     stage_due_at: datetime | None = None,
     moderation: Moderation = Moderation.PASSED,
+    assigned: bool | None = None,
+    rating: int | None = None,
 ) -> Complaint:
-    """A complaint placed directly in ``status``, with the assignee set as dispatch would set it."""
+    """A complaint placed directly in ``status``, with the assignee set as dispatch (or the company's
+    own acceptance: ``assigned`` for an accepted one) would set it; a confirmed one rated 4."""
     cat = await Category.get(code=category)
     moment = created_at or clock.now()
-    assigned: dict[str, Any] = {}
-    if status not in (Status.SUBMITTED, Status.ACCEPTED):
+    given: dict[str, Any] = {}
+    if assigned is None:
+        assigned = status not in (Status.SUBMITTED, Status.ACCEPTED)
+    if assigned:
         if cat.party is Party.PROPERTY:
-            assigned["company_id"] = world.company.id
+            given["company_id"] = world.company.id
         else:
-            assigned["department_id"] = cat.department_id  # type: ignore[attr-defined]
+            given["department_id"] = cat.department_id  # type: ignore[attr-defined]
+    if rating is None and status is Status.CONFIRMED:
+        rating = 4
     if status in (Status.RESOLVED, Status.CONFIRMED, Status.CLOSED):
         resolved_at = resolved_at or moment
     complaint = await Complaint.create(
@@ -152,7 +159,8 @@ async def make_complaint(
         stage_due_at=stage_due_at,
         created_at=moment,
         resolved_at=resolved_at,
-        **assigned,
+        rating=rating,
+        **given,
     )
     await Event.create(
         complaint=complaint,
@@ -187,6 +195,9 @@ async def api(serve, wechat: WeChatClient, world: World) -> AsyncIterator[httpx.
     def photo_sized_bodies(app) -> None:  # type: ignore[no-untyped-def]
         app.config.REQUEST_MAX_SIZE = 12 * 1024 * 1024
 
-    server = await serve(photo_sized_bodies, wechat=wechat)
+    # No periodic jobs in this server: they would close or escalate a test's complaints whenever their
+    # period came round (a "resolved long ago" complaint closed in the middle of a test); the tests
+    # run those jobs themselves where they mean to.
+    server = await serve(photo_sized_bodies, wechat=wechat, background=False)
     async with httpx.AsyncClient(base_url=server.url + "/api/v1", timeout=60) as http:
         yield http

@@ -63,7 +63,9 @@ async def test_file_with_photos_then_the_whole_flow(
     staff = world.headers("property_staff")
     seen = (await api.get(f"/complaints/{cid}", headers=staff)).json()
     assert seen["photos"] == []  # pending content check: not shown to staff yet
-    assert seen["filer"] == {"user_id": world.uid("resident"), "nickname": "resident", "phone": "139****5678"}
+    assert seen["filer"] == {
+        "user_id": world.uid("resident"), "nickname": "resident", "name": "resident", "phone": "139****5678"
+    }  # fmt: skip
     for request in fake_wechat.media_requests:
         checker = await api.get(request.media_url.split("/api/v1", 1)[1])
         assert checker.status_code == 200 and checker.headers["content-type"] == "image/jpeg"
@@ -77,7 +79,7 @@ async def test_file_with_photos_then_the_whole_flow(
 
     queue = (await api.get("/staff/complaints", headers=staff)).json()["items"]
     assert [c["id"] for c in queue] == [cid]
-    for path, payload in [("accept", {}), ("dispatch", {}), ("progress", {"note": "已联系电梯维保"})]:
+    for path, payload in [("accept", {}), ("progress", {"note": "已联系电梯维保"})]:  # no dispatch to itself
         response = await api.post(f"/staff/complaints/{cid}/{path}", json=payload, headers=staff)
         assert response.status_code == 200, response.text
     after_photo = await upload(api, world, "property_staff")
@@ -85,16 +87,23 @@ async def test_file_with_photos_then_the_whole_flow(
         f"/staff/complaints/{cid}/resolve", json={"note": "已修复", "photo_ids": [after_photo]}, headers=staff
     )
     assert resolved.json()["status"] == "resolved"
-    confirmed = await api.post(
-        f"/complaints/{cid}/confirm", json={"rating": 5}, headers=world.headers("resident")
-    )
-    assert confirmed.status_code == 200, confirmed.text
-    detail = confirmed.json()
-    assert (detail["status"], detail["rating"]) == ("closed", 5)
-    assert [h["action"] for h in detail["history"]] == [
-        "submit", "accept", "dispatch", "start", "resolve", "confirm", "close"
+    # the staff's photo goes through the same content check before the resident sees it
+    staff_check = fake_wechat.media_requests[2]
+    assert (len(fake_wechat.media_requests), staff_check.openid) == (3, "openid-property_staff")
+    assert staff_check.media_url.startswith(str(api.base_url).rstrip("/") + "/photos/")
+    unseen = (await api.get(f"/complaints/{cid}", headers=world.headers("resident"))).json()
+    assert after_photo not in [p["id"] for p in unseen["photos"]]
+    assert await service.record_media_verdict(staff_check.trace_id, "pass") is True
+    rated = await api.post(f"/complaints/{cid}/rate", json={"rating": 5}, headers=world.headers("resident"))
+    assert rated.status_code == 200, rated.text
+    detail = rated.json()
+    assert (detail["status"], detail["rating"], detail["closed_at"]) == ("confirmed", 5, None)
+    assert detail["allowed_actions"] == ["reopen"] and detail["reopen_days"] == 7
+    assert [h["action"] for h in detail["history"]] == ["submit", "accept", "start", "resolve", "rate"]
+    assert [h["by_name"] for h in detail["history"]] == [
+        "resident", "property_staff", "property_staff", "property_staff", "resident"
     ]  # fmt: skip
-    assert detail["history"][4]["photo_ids"] == [after_photo] and detail["history"][4]["by"] == "物业服务企业"
+    assert detail["history"][3]["photo_ids"] == [after_photo] and detail["history"][3]["by"] == "物业服务企业"
     assert after_photo in [p["id"] for p in detail["photos"]]
 
     stats = (await api.get("/staff/complaints/statistics", headers=world.headers("supervisor"))).json()
@@ -163,6 +172,7 @@ async def test_neighbours_see_the_issue_not_the_person(api: httpx.AsyncClient, w
     assert item == {
         "id": filed["id"], "category": "repair", "text": filed["text"], "place": "1号楼", "status": "submitted",
         "supporters": 0, "created_at": item["created_at"], "mine": False, "supported": False,
+        "allowed_actions": ["support"],
     }  # fmt: skip
     assert (await api.get(f"/complaints/{filed['id']}", headers=neighbour)).status_code == 404
     joined = await api.post(f"/complaints/{filed['id']}/support", headers=neighbour)

@@ -28,7 +28,7 @@ ROUTES: list[tuple[str, str, Status | None, dict[str, object], set[str]]] = [
     ("GET", "/statistics", None, {}, OVERSIGHT),
     ("POST", "/sweep", None, {}, OVERSIGHT),
     ("POST", "/{id}/accept", Status.SUBMITTED, {}, {"community_admin", "property_staff"}),
-    ("POST", "/{id}/dispatch", Status.ACCEPTED, {}, {"community_admin", "property_staff"}),
+    ("POST", "/{id}/dispatch", Status.ACCEPTED, {}, {"community_admin"}),  # no dispatch to oneself
     ("POST", "/{id}/progress", Status.DISPATCHED, {}, {"property_staff"}),
     ("POST", "/{id}/resolve", Status.IN_PROGRESS, {"note": "好了"}, {"property_staff"}),
     ("POST", "/{id}/reject", Status.SUBMITTED, {"note": "重复"}, {"community_admin"}),

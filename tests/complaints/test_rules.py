@@ -39,9 +39,12 @@ def test_every_illegal_transition_is_refused(status: Status, action: Action) -> 
 
 
 def test_the_legal_transitions_are_exactly_the_documented_ones() -> None:
-    assert len(TRANSITIONS) == 13 and len(ILLEGAL) == len(Status) * len(Action) - 13
+    assert len(TRANSITIONS) == 18 and len(ILLEGAL) == len(Status) * len(Action) - 18
     assert next_status(Status.SUBMITTED, Action.ACCEPT) is Status.ACCEPTED
+    assert next_status(Status.ACCEPTED, Action.RESOLVE) is Status.RESOLVED  # staff work directly
     assert next_status(Status.RESOLVED, Action.REOPEN) is Status.REOPENED
+    assert next_status(Status.RESOLVED, Action.RATE) is Status.CONFIRMED  # a rating does not close
+    assert next_status(Status.CONFIRMED, Action.REOPEN) is Status.REOPENED  # reopenable after a rating
     assert next_status(Status.CONFIRMED, Action.CLOSE) is Status.CLOSED
     assert not any(before is Status.CLOSED for before, _ in TRANSITIONS)  # closed is final
 

@@ -25,7 +25,7 @@ PERFORMER = {
     Action.REJECT: "community_admin",
     Action.START: "property_staff",
     Action.RESOLVE: "property_staff",
-    Action.CONFIRM: "resident",
+    Action.RATE: "resident",
     Action.REOPEN: "resident",
     Action.CLOSE: None,
 }
@@ -81,33 +81,59 @@ async def test_property_path_from_filing_to_rating(world: World, wechat, cache) 
         Party.PROPERTY,
         True,
     )
-    await step(world, filed.id, Action.ACCEPT, "property_staff")
-    dispatched = await step(world, filed.id, Action.DISPATCH, "property_staff")
-    assert dispatched.company_id == world.company.id  # type: ignore[attr-defined]
+    accepted = await step(world, filed.id, Action.ACCEPT, "property_staff")
+    # accepted by the company: assigned to it, with the category's time to resolve, no dispatch to itself
+    assert (accepted.status, accepted.company_id) == (Status.ACCEPTED, world.company.id)  # type: ignore[attr-defined]
+    with pytest.raises(NotYourStep):
+        await step(world, filed.id, Action.DISPATCH, "property_staff")
+    with pytest.raises(NotYourStep):
+        await step(world, filed.id, Action.START, "other_property_staff")
     await step(world, filed.id, Action.START)
     resolved = await step(world, filed.id, Action.RESOLVE, note="已更换灯泡")
     assert resolved.resolved_at is not None
     with pytest.raises(NotYourStep):
-        await step(world, filed.id, Action.CONFIRM, "neighbour", rating=5)
+        await step(world, filed.id, Action.RATE, "neighbour", rating=5)
     with pytest.raises(RatingInvalid):
-        await step(world, filed.id, Action.CONFIRM, rating=None)
-    closed = await step(world, filed.id, Action.CONFIRM, rating=4, note="很快")
-    assert (closed.status, closed.rating, closed.version) == (Status.CLOSED, 4, 7)
+        await step(world, filed.id, Action.RATE, rating=None)
+    rated = await step(world, filed.id, Action.RATE, rating=4, note="很快")
+    assert (rated.status, rated.rating, rated.version, rated.closed_at) == (Status.CONFIRMED, 4, 5, None)
+    with pytest.raises(TransitionNotAllowed):  # one rating per resolution
+        await step(world, filed.id, Action.RATE, rating=1)
+    reopened = await step(world, filed.id, Action.REOPEN, note="第二天又不亮了")
+    assert (reopened.status, reopened.rating, reopened.reopen_count) == (Status.REOPENED, 4, 1)
     history = (
         await Event.filter(complaint_id=filed.id)
         .order_by("seq")
-        .values_list("action", "to_status", "actor_role")
+        .values_list("action", "to_status", "actor_role", "data")
     )
     assert history == [
-        ("submit", "submitted", "resident"),
-        ("accept", "accepted", "property_staff"),
-        ("dispatch", "dispatched", "property_staff"),
-        ("start", "in_progress", "property_staff"),
-        ("resolve", "resolved", "property_staff"),
-        ("confirm", "confirmed", "resident"),
-        ("close", "closed", "system"),
+        ("submit", "submitted", "resident", {}),
+        ("accept", "accepted", "property_staff", {"company_id": world.company.id}),
+        ("start", "in_progress", "property_staff", {}),
+        ("resolve", "resolved", "property_staff", {}),
+        ("rate", "confirmed", "resident", {"rating": 4}),
+        ("reopen", "reopened", "resident", {"rating": 4}),
     ]
     assert await AuditEvent.filter(subject=f"complaint:{filed.id}").count() == 6
+    resolved_again = await step(world, filed.id, Action.RESOLVE, note="更换了线路")  # the company works on
+    assert resolved_again.status is Status.RESOLVED
+
+
+async def test_property_staff_may_resolve_straight_after_accepting(world: World) -> None:
+    complaint = await make_complaint(world)
+    await step(world, complaint.id, Action.ACCEPT, "property_staff")
+    resolved = await step(world, complaint.id, Action.RESOLVE, note="当场修好")
+    assert (resolved.status, resolved.version) == (Status.RESOLVED, 3)
+
+
+async def test_accepted_by_the_community_waits_for_its_dispatch(world: World) -> None:
+    complaint = await make_complaint(world)
+    await step(world, complaint.id, Action.ACCEPT, "community_admin")
+    with pytest.raises(NotYourStep):  # nobody is assigned yet
+        await step(world, complaint.id, Action.RESOLVE, "property_staff")
+    dispatched = await step(world, complaint.id, Action.DISPATCH, "community_admin")
+    assert dispatched.company_id == world.company.id  # type: ignore[attr-defined]
+    assert (await step(world, complaint.id, Action.RESOLVE, "property_staff")).status is Status.RESOLVED
 
 
 async def test_department_path_goes_through_the_community(world: World) -> None:
@@ -153,15 +179,24 @@ async def test_overdue_across_a_weekend_and_a_holiday_escalates_once(world: Worl
 async def test_the_overdue_flag_is_frozen_at_close(world: World) -> None:
     complaint = await make_complaint(world, status=Status.IN_PROGRESS, stage_due_at=local(2099, 1, 1, 9, 0))
     await step(world, complaint.id, Action.RESOLVE)
-    closed = await step(world, complaint.id, Action.CONFIRM, rating=5)
-    assert (closed.status, closed.overdue) == (Status.CLOSED, False)
+    rated = await step(world, complaint.id, Action.RATE, rating=5)
+    assert (rated.status, rated.overdue) == (Status.CONFIRMED, False)
+    assert rated.resolved_at is not None
+    assert await service.close_unanswered(now=rated.resolved_at + timedelta(days=7)) == 0  # still reopenable
+    assert await service.close_unanswered(now=rated.resolved_at + timedelta(days=7, seconds=1)) == 1
+    closed = await Complaint.get(id=complaint.id)
+    assert (closed.status, closed.rating, closed.overdue) == (Status.CLOSED, 5, False)
+    last = await Event.filter(complaint_id=complaint.id).order_by("-seq").first()
+    assert last is not None and (last.action, last.from_status, last.note) == (
+        "close", "confirmed", "重新打开期限已过，自动办结"
+    )  # fmt: skip
     await service.escalate_overdue(now=local(2100, 1, 1, 9, 0))
     assert (await Complaint.get(id=complaint.id)).overdue is False
 
     late = await make_complaint(world, status=Status.IN_PROGRESS, stage_due_at=local(2020, 1, 1, 9, 0))
     resolved = await step(world, late.id, Action.RESOLVE)
     assert resolved.overdue is True  # resolved after its limit: stays overdue through close
-    assert (await step(world, late.id, Action.CONFIRM, rating=2)).overdue is True
+    assert (await step(world, late.id, Action.RATE, rating=2)).overdue is True
 
 
 async def test_reopen_within_the_window_and_back_to_work(world: World) -> None:
@@ -175,6 +210,11 @@ async def test_reopen_within_the_window_and_back_to_work(world: World) -> None:
     )
     with pytest.raises(ReopenWindowPassed):
         await step(world, old.id, Action.REOPEN, note="晚了")
+
+    rated = await make_complaint(world, status=Status.RESOLVED)
+    await step(world, rated.id, Action.RATE, rating=2, note="没修好")
+    again = await step(world, rated.id, Action.REOPEN, note="评价之后灯又灭了")  # rated, still in the window
+    assert (again.status, again.rating, again.reopen_count) == (Status.REOPENED, 2, 1)
     assert await service.close_unanswered() == 1
     assert (await Complaint.get(id=old.id)).status is Status.CLOSED
 

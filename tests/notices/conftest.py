@@ -31,9 +31,10 @@ from accounts.models import (
 from accounts.sessions import open_session
 from config.settings import Settings
 from core.cache import Cache
-from miniprogram_api.notices import push_signature, push_token
+from miniprogram_api.notices import push_config
 from wechat import SecurityVerdict, WeChatClient
 from wechat.fake import FakeWeChat
+from wechat.push import signed_push
 
 ROLES = [
     "anonymous",
@@ -164,18 +165,28 @@ async def titles(
     return [item["title"] for item in (await board(api, world, role, **query))["items"]]
 
 
-async def deliver(
-    api: httpx.AsyncClient, settings: Settings, verdict: SecurityVerdict, *, signature: str | None = None
-) -> httpx.Response:
-    """WeChat's message push for one media check, in plain JSON mode, correctly signed."""
-    timestamp, nonce = str(int(time.time())), "n0nce"
-    signed = signature or push_signature(push_token(settings), timestamp, nonce)
-    event = {
-        "ToUserName": "gh_0000", "FromUserName": "oFake", "CreateTime": int(timestamp), "MsgType": "event",
+def media_check_event(verdict: SecurityVerdict) -> dict[str, Any]:
+    """The wxa_media_check event WeChat pushes (JSON data format)."""
+    return {
+        "ToUserName": "gh_0000", "FromUserName": "oFake", "CreateTime": int(time.time()), "MsgType": "event",
         "Event": "wxa_media_check", "appid": "wx0000000000000000", "trace_id": verdict.trace_id, "version": 2,
         "detail": [{"strategy": "content_model", "errcode": 0, "suggest": verdict.suggest, "label": verdict.label}],
         "errcode": 0, "errmsg": "ok", "result": {"suggest": verdict.suggest, "label": verdict.label},
     }  # fmt: skip
+
+
+async def post_push(api: httpx.AsyncClient, query: dict[str, str], body: bytes) -> httpx.Response:
     return await api.post(
-        "/wechat/push", params={"signature": signed, "timestamp": timestamp, "nonce": nonce}, json=event
+        "/wechat/push", params=query, content=body, headers={"content-type": "application/json"}
     )
+
+
+async def deliver(
+    api: httpx.AsyncClient, settings: Settings, verdict: SecurityVerdict, *, signature: str | None = None
+) -> httpx.Response:
+    """WeChat's message push for one media check, in plain JSON mode, correctly signed (each call with
+    a fresh nonce, as WeChat sends them)."""
+    query, body = signed_push(push_config(settings), media_check_event(verdict))
+    if signature is not None:
+        query["signature"] = signature
+    return await post_push(api, query, body)

@@ -230,3 +230,18 @@ async def test_a_change_through_one_worker_is_visible_on_another(
             json={"reason": "重发"},
         )
         assert await titles(second, world) == []
+
+
+async def test_the_publisher_gets_the_notice_back_however_many_the_scope_has(
+    api: httpx.AsyncClient, world: dict[str, Any]
+) -> None:
+    """Each manage action answers with the notice's own row: once it was looked up among the newest
+    500 of the scope, and the oldest notice of a busy compound answered 500."""
+    first = await draft(api, world, title="最早的一条")
+    row = await Notice.filter(id=first).values()
+    template = {k: v for k, v in row[0].items() if k != "id"}
+    await Notice.bulk_create([Notice(**template) for _ in range(500)])
+    published = await publish(api, world, first)
+    assert (published["id"], published["title"], published["state"]) == (first, "最早的一条", "live")
+    detail = await api.get(f"{manage(world, 'compound')}/notices/{first}", headers=world["auth"]["committee"])
+    assert detail.status_code == 200 and detail.json()["state"] == "live"

@@ -13,10 +13,11 @@ from PIL import Image
 
 from audit.models import AuditEvent
 from config.settings import Settings
+from core.cache import Cache
 from miniprogram_api.notices import push_token
 from notices.models import Notice, NoticeAttachment
 from tests.notices.conftest import deliver, draft, manage, publish, titles
-from wechat import SecurityVerdict
+from wechat import SecurityVerdict, WeChatClient
 from wechat.fake import FakeWeChat
 
 
@@ -130,8 +131,18 @@ async def test_a_risky_image_holds_the_notice(
     await deliver(api, settings, SecurityVerdict(suggest="risky", label=20002, trace_id=request.trace_id))
     listing = (await api.get(f"{manage(world)}/notices", headers=world["auth"]["committee"])).json()["items"]
     assert [(i["state"], i["hold_reason"]) for i in listing] == [("held", "图片含有色情内容")]
+    # a verdict for a check we never asked for is refused and changes nothing
     unknown = await deliver(api, settings, SecurityVerdict(suggest="pass", label=100, trace_id="not-ours"))
-    assert unknown.text == "success"
+    assert (unknown.status_code, unknown.json()["code"]) == (409, "media_check_unknown")
+    # and a second verdict for a decided check cannot release the notice
+    again = await deliver(
+        api, settings, SecurityVerdict(suggest="pass", label=100, trace_id=request.trace_id)
+    )
+    assert (again.status_code, again.json()["code"]) == (409, "media_check_decided")
+    listing = (await api.get(f"{manage(world)}/notices", headers=world["auth"]["committee"])).json()["items"]
+    assert [(i["state"], i["hold_reason"]) for i in listing] == [("held", "图片含有色情内容")]
+    attachment = await NoticeAttachment.get(notice_id=notice)
+    assert (attachment.verdict, attachment.verdict_label) == ("risky", 20002)
 
 
 async def test_push_url_verification_echoes_only_when_signed(
@@ -215,3 +226,60 @@ async def test_the_fake_pushes_verdicts_itself_when_told_where(
         await asyncio.sleep(0.05)
     assert fake_wechat.pushes[1][1] == 403
     assert (await NoticeAttachment.get(notice_id=second)).verdict == "pending"
+
+
+async def test_a_push_arriving_before_its_check_is_committed_is_retried_and_applied(
+    api: httpx.AsyncClient, world: dict[str, Any], fake_wechat: FakeWeChat, settings: Settings, cache: Cache
+) -> None:
+    """WeChat may push a verdict before the request that asked for the check has committed its
+    trace id; our endpoint answers 409 then, and the push is retried as WeChat retries it."""
+    notice = await draft(api, world, title="维修现场")
+    assert (await attach(api, world, notice, png(), "image/png")).status_code == 201
+    assert (await publish(api, world, notice))["state"] == "checking"
+    push_url = str(api.base_url).rstrip("/") + "/wechat/push"
+    fake_wechat.deliver_verdicts_to(push_url, push_token(settings), delay=0.0)
+    assert fake_wechat.base_url is not None
+    client = WeChatClient("wx0000000000000000", "fake-wechat-secret", cache, base_url=fake_wechat.base_url)
+    try:  # a check whose trace id our database does not hold yet: the first push is answered 409
+        late = await client.media_check_async(
+            openid="o-committee", media_url="https://x/a.png", media_type=2, scene=3
+        )
+    finally:
+        await client.aclose()
+    await asyncio.sleep(0.2)
+    assert fake_wechat.pushes == []  # not given up: waiting to retry
+    await NoticeAttachment.filter(notice_id=notice).update(trace_id=late)  # the commit lands
+    for _ in range(100):
+        if fake_wechat.pushes:
+            break
+        await asyncio.sleep(0.05)
+    assert fake_wechat.pushes == [(late, 200)]
+    assert (await NoticeAttachment.get(notice_id=notice)).verdict == "pass"
+    assert await titles(api, world) == ["维修现场"]
+
+
+async def test_a_verdict_racing_the_publish_is_never_lost(
+    api: httpx.AsyncClient, world: dict[str, Any], fake_wechat: FakeWeChat, settings: Settings
+) -> None:
+    """Seen in CI: the verdict landed while the notice was being published and the notice stayed
+    "checking" for ever, its one image passed. Publish and verdict now take the notice's row lock
+    in the same order, so whichever comes second sees what the first wrote. Fired together, over
+    several notices, each notice ends published."""
+    notices = [await draft(api, world, title=f"维修现场{i}") for i in range(8)]
+    for notice in notices:
+        assert (await attach(api, world, notice, png(), "image/png")).status_code == 201
+    traces = [r.trace_id for r in fake_wechat.media_requests]
+    assert len(traces) == len(notices)
+    fake_wechat.stall_next("/wxa/msg_sec_check", 0.05)  # one publish a little behind its verdict
+
+    async def push(trace_id: str, wait: float) -> httpx.Response:
+        await asyncio.sleep(wait)
+        return await deliver(api, settings, fake_wechat.verdict_for(trace_id))
+
+    answers = await asyncio.gather(
+        *(publish(api, world, n) for n in notices),
+        *(push(t, 0.01 * i) for i, t in enumerate(traces)),
+    )
+    assert [a.status_code for a in answers[len(notices) :]] == [200] * len(notices)
+    assert {n.status for n in await Notice.filter(id__in=notices)} == {"published"}
+    assert sorted(await titles(api, world)) == sorted(f"维修现场{i}" for i in range(8))

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from tortoise import Tortoise
 
+from tests.matrix import row_counts
 from tests.notices.conftest import ROLES, draft, publish
 
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -34,6 +34,8 @@ DISCLOSURE = {
     "sections": SECTIONS,
 }
 DISCLOSURE_EDIT = {"period_start": "2025-01-01", "period_end": "2025-12-31", "sections": SECTIONS}
+# One disclosure per period: the route posts the year before the one the fixture already holds
+ANOTHER_YEAR = DISCLOSURE | {"period_start": "2024-01-01", "period_end": "2024-12-31"}
 
 C = "/manage/compound/{compound}"
 # (method, path, body, who may call it)
@@ -49,7 +51,8 @@ ROUTES: list[tuple[str, str, Any, set[str]]] = [
     ("POST", C + "/notices/{draft3}/attachments", PDF, COMMITTEE),
     ("GET", C + "/notices/{draft4}/attachments/{attachment}", None, MANAGERS),
     ("GET", C + "/notices/{live3}/reads", None, MANAGERS),
-    ("POST", C + "/disclosures", DISCLOSURE, COMMITTEE),
+    ("GET", C + "/notices/{ack}/acknowledgements", None, MANAGERS),
+    ("POST", C + "/disclosures", ANOTHER_YEAR, COMMITTEE),
     ("PUT", C + "/disclosures/{disclosure}", DISCLOSURE_EDIT, COMMITTEE),
     ("GET", "/manage/community/{community}/notices", None, OFFICIALS),
     ("POST", "/manage/community/{community}/notices", OFFICIAL, OFFICIALS),
@@ -59,11 +62,7 @@ ROUTES: list[tuple[str, str, Any, set[str]]] = [
 
 
 async def snapshot() -> dict[str, int]:
-    return {
-        model._meta.db_table: await model.all().count()
-        for app in Tortoise.apps.values()
-        for model in app.values()
-    }
+    return await row_counts()
 
 
 def test_every_manage_route_is_in_the_matrix(server) -> None:
@@ -97,6 +96,8 @@ async def targets(api: httpx.AsyncClient, world: dict[str, Any]) -> dict[str, in
     for key in ("live", "live2", "live3"):
         ids[key] = await draft(api, world)
         await publish(api, world, ids[key])
+    ids["ack"] = await draft(api, world, requires_ack=True)
+    await publish(api, world, ids["ack"])
     ids["review"] = await draft(api, world, body_markdown="待审")
     await publish(api, world, ids["review"])
     attached = await api.post(
@@ -138,8 +139,10 @@ async def test_permission_matrix(
                 failures.append(
                     f"{role} got {response.status_code} on {method} {template}, expected {expected}"
                 )
-            if await snapshot() != before:
-                failures.append(f"{role}'s refused {method} {template} changed the database")
+            after = await snapshot()
+            if after != before:
+                changed = {t: (before.get(t), n) for t, n in after.items() if before.get(t) != n}
+                failures.append(f"{role}'s refused {method} {template} changed the database: {changed}")
     assert failures == []
 
 
@@ -172,3 +175,17 @@ async def test_reading_the_board_needs_a_role_in_the_compound(
         assert (role, response.status_code) == (role, expected)
     faraway = await api.get(f"/compounds/{world['faraway']}/notices", headers=world["auth"]["owner"])
     assert faraway.status_code == 403
+
+
+async def test_acknowledging_needs_an_owner_or_resident_of_the_compound(
+    api: httpx.AsyncClient, world: dict[str, Any], targets: dict[str, int]
+) -> None:
+    acknowledgers = {"resident", "owner", "committee"}  # the committee's chair owns a unit
+    path = f"/compounds/{world['compound']}/notices/{targets['ack']}/acknowledge"
+    for role in ROLES:
+        before = await snapshot()
+        response = await api.post(path, headers=world["auth"][role])
+        expected = 401 if role == "anonymous" else (200 if role in acknowledgers else 403)
+        assert (role, response.status_code) == (role, expected), response.text
+        if expected != 200:
+            assert await snapshot() == before, f"{role}'s refused acknowledgement changed the database"

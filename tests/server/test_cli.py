@@ -29,15 +29,19 @@ def test_migrate_seed_and_verify_from_nothing(tmp_path: Path) -> None:
     first = run_cli("seed-demo", env=env)
     assert first.returncode == 0, first.stderr
     assert "demo data loaded: 336 new rows" in first.stdout and "8 demo notices" in first.stdout
+    assert "fund: 36 sub-accounts opened" in first.stdout and "ratings: 2 templates" in first.stdout
+    assert "demo life services: 3 published" in first.stdout
     again = run_cli("seed-demo", env=env)
     assert "demo data loaded: 0 new rows" in again.stdout and "0 demo notices" in again.stdout
+    assert "fund: 0 sub-accounts opened" in again.stdout and "ratings: 0 templates" in again.stdout
     skipped = run_cli("seed-demo", "--if-empty", env=env)
     assert "not loaded" in skipped.stdout
     assert run_cli("migrate", env=env).returncode == 0  # applying twice is a no-op
     verified = run_cli("audit", "verify", env=env)
     assert (
         verified.returncode == 0
-        and verified.stdout.startswith("OK: 4 streams,")
+        # county (demo price bands), compounds, fund ledgers per compound, bookings, the inspection
+        and verified.stdout.startswith("OK: 10 streams,")
         and "every chain intact" in verified.stdout
     )
 
@@ -73,7 +77,7 @@ def test_serve_answers_health_with_no_other_service(tmp_path: Path, workers: int
                 time.sleep(0.2)
         assert response.json() == {"status": "ok"}
         ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5)
-        assert ready.json() == {"status": "ready", "database": True, "cache": True}
+        assert ready.json() == {"status": "ready", "database": True, "cache": True, "queue": "in_process"}
         # Sanic's worker manager hangs if stopped before every worker has reported ready (seen with
         # 25.12), so stop only once all of them have.
         while log.read_text().count("Worker ready") < workers:
@@ -83,10 +87,11 @@ def test_serve_answers_health_with_no_other_service(tmp_path: Path, workers: int
     finally:
         proc.send_signal(signal.SIGTERM)  # what a process manager sends
         try:
-            proc.wait(timeout=30)
+            proc.wait(timeout=60)  # about 2 s on a quiet machine; a loaded one is many times slower
         except subprocess.TimeoutExpired:
             proc.kill()
-            raise AssertionError("server did not stop on SIGTERM") from None
+            tail = "\n".join(log.read_text().splitlines()[-15:])
+            raise AssertionError(f"server did not stop on SIGTERM; its log ends:\n{tail}") from None
     assert proc.returncode == 0
 
 

@@ -129,7 +129,12 @@ async def test_concurrent_requests_keep_their_own_request_ids(echo_client: httpx
 
 async def test_health_and_ready(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health")).json() == {"status": "ok"}
-    assert (await client.get("/ready")).json() == {"status": "ready", "database": True, "cache": True}
+    assert (await client.get("/ready")).json() == {
+        "status": "ready",
+        "database": True,
+        "cache": True,
+        "queue": "in_process",  # no QUEUE_URL: this process runs the periodic jobs
+    }
 
 
 async def test_ready_is_503_when_the_cache_is_down(serve) -> None:
@@ -144,15 +149,15 @@ async def test_ready_is_503_when_the_cache_is_down(serve) -> None:
     async with httpx.AsyncClient(base_url=server.url) as http:
         response = await http.get("/ready")
     body = assert_envelope(response, 503, "unavailable")
-    assert body["details"] == {"database": True, "cache": False}
+    assert body["details"] == {"database": True, "cache": False, "queue": "in_process"}
 
 
 async def test_openapi_documents_every_route_with_schemas(client: httpx.AsyncClient, server) -> None:
     document = (await client.get("/docs/openapi.json")).json()
     documented = {(path, method.upper()) for path, ops in document["paths"].items() for method in ops}
     for route in server.app.router.routes:
-        if route.path.startswith("docs"):
-            continue
+        if route.path.startswith("docs") or hasattr(route.handler, "__console__"):
+            continue  # the console's pages are not API (tests/console/test_routes.py)
         for method in route.methods - {"HEAD", "OPTIONS"}:
             path = "/" + route.path.rstrip("/")
             path = path.replace("<", "{").replace(">", "}")
@@ -160,8 +165,19 @@ async def test_openapi_documents_every_route_with_schemas(client: httpx.AsyncCli
             assert (path, method) in documented, f"{method} {path} missing from OpenAPI"
     for path, ops in document["paths"].items():
         for method, op in ops.items():
-            assert "200" in op["responses"] or "201" in op["responses"], (
-                f"{method} {path} has no success schema"
-            )
+            assert {"200", "201", "204"} & set(op["responses"]), f"{method} {path} has no success schema"
     docs_page = await client.get("/docs")
     assert docs_page.status_code == 200
+
+
+async def test_head_answers_as_get_without_the_body(client: httpx.AsyncClient) -> None:
+    """HEAD routes are added while the app is built (server.app._add_head_routes), not by sanic-ext
+    after the server starts: the same status and headers as GET, no body, and not in the document."""
+    document = await client.get("/docs/openapi.json")
+    head = await client.head("/docs/openapi.json")
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == document.headers["content-length"]
+    assert all("head" not in operations for operations in document.json()["paths"].values())
+    guarded = await client.head("/api/v1/me")
+    assert (guarded.status_code, guarded.content) == ((await client.get("/api/v1/me")).status_code, b"")
+    assert guarded.status_code == 401

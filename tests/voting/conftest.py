@@ -2,19 +2,45 @@
 
 from __future__ import annotations
 
-import asyncio
+import io
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from accounts.demo import FILLED, seed_demo
 from accounts.models import Compound, Owner, User
 from accounts.sessions import open_session
 from core import clock
 from core.cache import Cache
+from tests import motion_timing
+
+
+async def every_page(api: Any, url: str, headers: dict[str, str], limit: int = 7) -> list[Any]:
+    """All items of a paged list, following next_cursor (a small limit, so the paging is exercised)."""
+    items: list[Any] = []
+    cursor = None
+    for _ in range(1000):
+        params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        response = await api.get(url, params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert set(page) == {"items", "next_cursor"}
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+    raise AssertionError("no last page")
+
+
+def jpeg() -> bytes:
+    """A small photo (a scanned letter, say) the photo pipeline accepts."""
+    buffer = io.BytesIO()
+    Image.merge("RGB", [Image.effect_noise((320, 240), 60) for _ in range(3)]).save(buffer, "JPEG")
+    return buffer.getvalue()
 
 
 @dataclass
@@ -52,12 +78,24 @@ class World:
         assert response.status_code == expect, response.text
         return dict(response.json())
 
+    async def announce(self, motion_id: int) -> None:
+        """Announce a draft from ``motion``, re-timed if a slow machine let its start slip by."""
+        await motion_timing.announce(self.api, self.admin, motion_id, self.chair)
+
     async def open(self, items: list[dict[str, Any]] | None = None, **overrides: Any) -> int:
         motion_id = await self.motion(items, **overrides)
-        await self.step(motion_id, "announce")
-        await asyncio.sleep(0.45)
+        await self.announce(motion_id)
+        await motion_timing.until_opens(motion_id)
         await self.step(motion_id, "open")
         return motion_id
+
+    async def count(self, motion_id: int) -> dict[str, Any]:
+        """Close the motion as if its deadline had passed, and count it."""
+        from voting.models import Motion
+
+        await Motion.filter(id=motion_id).update(closes_at=clock.now())
+        await self.step(motion_id, "close")
+        return await self.step(motion_id, "count")
 
     async def cast(
         self, motion_id: int, owner_id: int, choices: dict[str, Any], **extra: Any

@@ -16,14 +16,15 @@ from accounts.sessions import open_session
 from audit.service import verify_database
 from core import clock
 from core.cache import Cache
+from tests import motion_timing
 from tests.conftest import gather_limited, run_cli
 from voting.models import Ballot, CurrentBallot, Motion
 
-from .conftest import World
+from .conftest import World, every_page
 
 
 async def _export(world: World, motion_id: int, path: Path) -> dict:
-    document = (await world.api.get(f"/api/v1/motions/{motion_id}/export")).json()
+    document = (await world.api.get(f"/api/v1/motions/{motion_id}/export", headers=world.chair)).json()
     path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     return document
 
@@ -36,6 +37,7 @@ async def test_export_verifies_offline_and_betrays_edits(world: World, tmp_path:
         assert (
             await world.cast(motion_id, owner_id, {str(item): ["agree", "oppose"][n % 2]})
         ).status_code == 201
+    await world.count(motion_id)
     good = tmp_path / "motion.json"
     document = await _export(world, motion_id, good)
     assert len(document["ballots"]) == 5 and all(b["batch"] == 1 for b in document["ballots"])
@@ -74,8 +76,9 @@ async def test_secret_motion_exports_hashes_only(world: World) -> None:
     (item,) = await world.item_ids(motion_id)
     owner_id = (await world.on_roll(motion_id))[1]
     assert (await world.cast(motion_id, owner_id, {str(item): "agree"})).status_code == 201
-    document = (await world.api.get(f"/api/v1/motions/{motion_id}/export")).json()
-    assert set(document["ballots"][0]) == {"id", "ballot_hash", "batch"}
+    await world.count(motion_id)
+    document = (await world.api.get(f"/api/v1/motions/{motion_id}/export", headers=world.chair)).json()
+    assert set(document["ballots"][0]) == {"id", "ballot_hash", "batch", "counted"}
 
 
 async def test_archives_list_every_cast_without_names(world: World) -> None:
@@ -84,11 +87,12 @@ async def test_archives_list_every_cast_without_names(world: World) -> None:
     owner_id = (await world.on_roll(motion_id))[1]
     await world.cast(motion_id, owner_id, {str(item): "agree"})
     await world.cast(motion_id, owner_id, {str(item): "oppose"})
+    await world.count(motion_id)
     csv_text = (
         await world.api.get(f"{world.admin}/{motion_id}/archive.csv", headers=world.chair)
     ).content.decode("utf-8-sig")
     lines = csv_text.strip().splitlines()
-    voters = len((await world.api.get(f"/api/v1/motions/{motion_id}/roll")).json())
+    voters = len(await every_page(world.api, f"/api/v1/motions/{motion_id}/roll", world.chair, limit=50))
     assert lines[0].startswith("名单编号,房号,面积")
     assert len(lines) == 1 + 2 + (voters - 1)  # two casts of one voter, one line for each other voter
     owner = await Owner.get(id=owner_id)
@@ -136,8 +140,8 @@ async def test_a_thousand_voters_casting_at_once_all_land(serve, cache: Cache, c
         body = {"title": "千户表决", "text": "测试", "items": [{"title": "聘用物业", "matter": "hire_property_company"}],
                 "opens_at": (now + timedelta(milliseconds=500)).isoformat(), "closes_at": now.replace(year=now.year + 1).isoformat(), "announce_days": 0}  # fmt: skip
         motion_id = (await api.post(admin, headers=chair_auth, json=body)).json()["id"]
-        assert (await api.post(f"{admin}/{motion_id}/announce", headers=chair_auth)).status_code == 200
-        await asyncio.sleep(0.6)
+        await motion_timing.announce(api, admin, motion_id, chair_auth)
+        await motion_timing.until_opens(motion_id)
         assert (await api.post(f"{admin}/{motion_id}/open", headers=chair_auth)).status_code == 200
         item = (await api.get(f"{admin}/{motion_id}", headers=chair_auth)).json()["items"][0]["id"]
         tokens = [(await open_session(cache, u.id, 3600)).token for u in users[:n]]
@@ -159,7 +163,7 @@ async def test_a_thousand_voters_casting_at_once_all_land(serve, cache: Cache, c
         assert (await api.post(f"{admin}/{motion_id}/close", headers=chair_auth)).status_code == 200
         counted = (await api.post(f"{admin}/{motion_id}/count", headers=chair_auth)).json()
         assert counted["status"] == "counted"
-        result = (await api.get(f"/api/v1/motions/{motion_id}/results")).json()
+        result = (await api.get(f"/api/v1/motions/{motion_id}/results", headers=chair_auth)).json()
         item_result = result["items"][0]
         assert item_result["agree"]["headcount"] == n - n // 4
         assert item_result["oppose"]["headcount"] == n // 4

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from fractions import Fraction
 
 from accounts.models import Owner, Ownership, Resident, ResidentRelation, Unit, User
 from accounts.sessions import open_session
 from audit.service import verify_database
 from core import clock
 from core.cache import Cache
+from tests import motion_timing
 from voting import ballots, merkle
 from voting.models import Ballot, BallotChoice, CurrentBallot, Voter
 
-from .conftest import World
+from .conftest import World, every_page, jpeg
 
 
 async def test_roll_counts_each_owner_once_with_summed_area(world: World) -> None:
     motion_id = await world.open()
-    roll = (await world.api.get(f"/api/v1/motions/{motion_id}/roll")).json()
+    roll = await every_page(world.api, f"/api/v1/motions/{motion_id}/roll", world.chair)
     units = await Unit.filter(compound=world.compound, ownerships__id__not_isnull=True).distinct()
     total_area = sum((u.area for u in units), Decimal("0"))
     assert sum(Decimal(v["area"]) for v in roll) == total_area
-    developer = await Owner.get(is_developer=True)
+    developer = await Owner.get(is_developer=True, compound=world.compound)  # one record per compound
     developer_units = await Unit.filter(compound=world.compound, ownerships__owner=developer)
     dev_entries = [v for v in roll if v["developer"]]
     assert len(dev_entries) == 1  # all unsold units together are one voter
@@ -41,13 +43,13 @@ async def test_roll_counts_each_owner_once_with_summed_area(world: World) -> Non
 
 async def test_roll_is_frozen_against_later_ownership_changes(world: World) -> None:
     motion_id = await world.open()
-    before = (await world.api.get(f"/api/v1/motions/{motion_id}/roll")).json()
+    before = await every_page(world.api, f"/api/v1/motions/{motion_id}/roll", world.chair)
     unit = await Unit.filter(compound=world.compound, delivered=False).first()
     assert unit is not None
     buyer = await Owner.create(name="新业主")
     await Ownership.filter(unit=unit).delete()
     await Ownership.create(unit=unit, owner=buyer)
-    after = (await world.api.get(f"/api/v1/motions/{motion_id}/roll")).json()
+    after = await every_page(world.api, f"/api/v1/motions/{motion_id}/roll", world.chair)
     assert before == after
 
 
@@ -117,8 +119,8 @@ async def test_only_verified_owners_on_the_roll_vote_and_only_in_the_window(
     owner_id = next(iter(world.owners))
     draft = await world.cast(motion_id, owner_id, {str(item): "agree"})
     assert draft.status_code in (409,)  # not open yet
-    await world.step(motion_id, "announce")
-    await asyncio.sleep(0.45)
+    await world.announce(motion_id)
+    await motion_timing.until_opens(motion_id)
     await world.step(motion_id, "open")
     tenant = await User.create(openid="tenant-1")
     unit = await Unit.filter(compound=world.compound).first()
@@ -182,17 +184,27 @@ async def test_paper_ballot_yields_to_electronic_and_proxy_needs_approval(world:
     assert electronic_b.json()["counted"] is True  # the electronic ballot outranks the paper one
 
     c, proxy_owner = owners[3], owners[4]
-    proxy_user = world.users[proxy_owner]
     unapproved = await world.cast(motion_id, proxy_owner, {str(item): "agree"}, for_voter=voters[c])
     assert unapproved.status_code == 403
-    asked = await world.api.post(
+    letter = await world.api.post(
+        "/api/v1/photos", content=jpeg(), headers={**world.owners[c], "content-type": "image/jpeg"}
+    )
+    assert letter.status_code == 201, letter.text
+    invited = await world.api.post(
         f"/api/v1/motions/{motion_id}/proxies",
         headers=world.owners[c],
-        json={"proxy_user_id": proxy_user, "document_ref": "photo:9"},
+        json={"document_photo_ids": [letter.json()["id"]]},
     )
-    assert asked.status_code == 201
+    assert invited.status_code == 201, invited.text
+    asked = await world.api.post(
+        "/api/v1/motions/proxy-invitations/accept",
+        headers=world.owners[proxy_owner],
+        json={"code": invited.json()["code"]},
+    )
+    assert asked.status_code == 201, asked.text
+    assert asked.json()["status"] == "pending"
     decided = await world.api.post(
-        f"{world.admin}/{motion_id}/proxies/{asked.json()['id']}/decision",
+        f"{world.admin}/{motion_id}/proxies/{asked.json()['proxy_id']}/decision",
         headers=world.chair,
         json={"approve": True},
     )
@@ -222,6 +234,17 @@ async def test_count_publish_and_the_two_thresholds_on_the_same_ballots(world: W
         ).status_code == 201
     turnout = (await world.api.get(f"{world.admin}/{motion_id}/turnout", headers=world.chair)).json()
     assert turnout["participating"]["headcount"] == len(voting_owners)
+    # every share with its exact fraction beside the display percentage
+    heads = turnout["participation_headcount"]
+    assert Fraction(heads["ratio"]) == Fraction(len(voting_owners), turnout["total"]["headcount"])
+    assert (heads["numerator"], heads["denominator"]) == (
+        Fraction(heads["ratio"]).numerator,
+        Fraction(heads["ratio"]).denominator,
+    )
+    area = turnout["participation_area"]
+    assert Fraction(area["ratio"]) == Fraction(
+        int(Decimal(turnout["participating"]["area"]) * 100), int(Decimal(turnout["total"]["area"]) * 100)
+    )
 
     from voting.models import Motion
 
@@ -229,12 +252,11 @@ async def test_count_publish_and_the_two_thresholds_on_the_same_ballots(world: W
     await world.step(motion_id, "close")
     counted = await world.step(motion_id, "count")
     assert counted["status"] == "counted"
-    result = (await world.api.get(f"/api/v1/motions/{motion_id}/results")).json()
+    result = (await world.api.get(f"/api/v1/motions/{motion_id}/results", headers=world.chair)).json()
     total = sum(v.area_h for v in voters)
     agree_area = sum(by_owner[o].area_h for o in voting_owners[:agree_n])
     part_area = sum(by_owner[o].area_h for o in voting_owners)
     first, second = result["items"]
-    from fractions import Fraction
 
     from voting.rules import format_ratio
 
@@ -269,7 +291,7 @@ async def test_count_publish_and_the_two_thresholds_on_the_same_ballots(world: W
         board[1].data["result"]["items"][0]["passed"] is True
         and "未通过" in (await board[1].revisions.all())[0].body_markdown
     )
-    listing = (await world.api.get(f"/api/v1/motions/{motion_id}/ballot-list")).json()
+    listing = await every_page(world.api, f"/api/v1/motions/{motion_id}/ballot-list", world.chair)
     assert len(listing) == len(voting_owners) and all("name" not in row for row in listing)
     early = await world.api.post(f"{world.admin}/{motion_id}/finalize", headers=world.chair)
     assert early.status_code == 409

@@ -1,0 +1,111 @@
+"""Everything a booking checks before it takes a place, read in one statement.
+
+Booking a slot asks: is the service active (its row is read here too), is the unit in the
+service's compound and does the caller act for it (a verified owner or a resident, accounts' rule,
+folded in through ``accounts.acts_for_unit_sql``), is the service's board entry live now (notices'
+rule, ``notices.rules.live``, applied here to the row read), and how full is the slot, counting the
+holds of it that have run out. Asked one query at a time that was up to seven round trips per
+booking (the service, the unit, two household checks, the board entry, the slot, its lapsed
+holds); this is one. It only reads: a place is still taken only by the conditional update of the
+slot's counter (bookings.batch, bookings.booking), the one way into a slot."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise import connections
+
+from accounts.service import acts_for_unit_sql
+from bookings.catalogue import LIFE_SERVICES
+from bookings.models import Service, Slot
+from bookings.rules import State
+from core import clock
+from notices.rules import Scope, Status, live
+
+_SQL = """
+SELECT {service_columns},
+  n.status AS notice_status, n.publish_at AS publish_at, n.expires_at AS expires_at,
+  CASE WHEN EXISTS (SELECT 1 FROM unit u WHERE u.id = :unit AND u.compound_id = svc.compound_id)
+    AND {household} THEN 1 ELSE 0 END AS member,
+  s.id AS slot_id, s.taken AS taken, s.capacity AS slot_capacity,
+  (SELECT COUNT(*) FROM bk_booking b WHERE b.slot_id = s.id AND b.state = :held
+     AND b.hold_expires_at <= :now) AS lapsed
+FROM bk_service svc
+LEFT JOIN notice n ON n.id = svc.notice_id AND n.scope = :scope AND n.compound_id = svc.compound_id
+  AND n.category = :category
+LEFT JOIN bk_slot s ON s.service_id = svc.id AND s.starts_at = :starts_at
+WHERE svc.id = :service AND svc.active = :active"""
+
+
+def _positional(sql: str, dialect: str) -> tuple[str, list[str]]:
+    """``:name`` placeholders as the driver's positional ones ($1... or ?), in text order."""
+    names: list[str] = []
+
+    def mark(m: re.Match[str]) -> str:
+        names.append(m.group(1))
+        return f"${len(names)}" if dialect == "postgres" else "?"
+
+    return re.sub(r":([a-z_]+)", mark, sql), names
+
+
+_BY_DIALECT: dict[str, tuple[str, list[str]]] = {}
+
+
+def _statement(dialect: str) -> tuple[str, list[str]]:
+    """Built on first use: the service's columns are known once Tortoise has set its models up."""
+    found = _BY_DIALECT.get(dialect)
+    if found is None:
+        columns = ", ".join(f"svc.{c} AS svc__{c}" for c in Service._meta.db_fields)
+        sql = _SQL.format(service_columns=columns, household=acts_for_unit_sql(":user", ":unit"))
+        found = _BY_DIALECT[dialect] = _positional(sql, dialect)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    service: Service  # the service row, as Service.get would have read it
+    posted: bool  # the service's board entry is live now
+    member: bool  # the unit is of the service's compound and the caller acts for it
+    slot_id: int | None  # None: the slot has no row yet
+    taken: int
+    slot_capacity: int
+    lapsed: int  # holds of the slot that have run out (their places are free to whoever books)
+
+
+async def read(
+    service_id: int, *, unit_id: int, user_id: int, starts_at: datetime, now: datetime
+) -> Gate | None:
+    """None when there is no such active service."""
+    conn = connections.get("default")
+    sql, names = _statement(conn.capabilities.dialect)
+    values: dict[str, Any] = {
+        "unit": unit_id, "user": user_id, "held": State.HELD.value, "now": now,
+        "scope": Scope.COMPOUND.value, "category": LIFE_SERVICES, "service": service_id,
+        "starts_at": starts_at, "active": True,
+    }  # fmt: skip
+    rows = await conn.execute_query_dict(sql, [values[n] for n in names])
+    if not rows:
+        return None
+    row = rows[0]
+    service = Service._init_from_db(**{c: row[f"svc__{c}"] for c in Service._meta.db_fields})
+    posted = False
+    if row["notice_status"] is not None:
+        instant = Slot._meta.fields_map["starts_at"].to_python_value
+        posted = live(  # at the time now, as notices.is_posted has it
+            Status(row["notice_status"]),
+            instant(row["publish_at"]) if row["publish_at"] is not None else None,
+            instant(row["expires_at"]) if row["expires_at"] is not None else None,
+            clock.now(),
+        )
+    return Gate(
+        service=service,
+        posted=posted,
+        member=bool(row["member"]),
+        slot_id=None if row["slot_id"] is None else int(row["slot_id"]),
+        taken=int(row["taken"] or 0),
+        slot_capacity=int(row["slot_capacity"] or 0),
+        lapsed=int(row["lapsed"] or 0),
+    )
