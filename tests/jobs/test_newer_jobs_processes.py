@@ -16,7 +16,7 @@ from core import clock
 from core.cache import Cache
 from notify import catalogue, sender, service
 from notify.models import JobState, Notification, State
-from payments import billing, orders, refunds
+from payments import billing, claims, orders, refunds
 from payments.models import PaymentOrder, RefundRecord
 from server import jobs
 from tests.conftest import ON_POSTGRES, REDIS_URL
@@ -107,15 +107,22 @@ async def test_two_job_workers_do_each_unit_of_the_newer_jobs_once_though_one_is
         first.kill()  # SIGKILL: no clean-up
         first.wait()
 
-        async def all_done() -> bool:
-            return (
-                await PaymentOrder.filter(id__in=expired, state="closed").count() == 2
-                and await RefundRecord.filter(id=refund.id, state="success").exists()
-                and await Notification.filter(event="bill.overdue").count() == 3
-                and await _unfinished() == 0
-            )
+        progress: dict[str, object] = {}
 
-        await _until(all_done, 40)
+        async def all_done() -> bool:
+            progress.update(
+                closed=await PaymentOrder.filter(id__in=expired, state="closed").count(),
+                refunded=await RefundRecord.filter(id=refund.id, state="success").exists(),
+                overdue=await Notification.filter(event="bill.overdue").count(),
+                unfinished=await _unfinished(),
+            )
+            return progress == {"closed": 2, "refunded": True, "overdue": 3, "unfinished": 0}
+
+        try:
+            # an order or refund the killed worker had claimed waits for its claim to lapse
+            await _until(all_done, claims.CLAIM_FOR.total_seconds() + 40)
+        except AssertionError:
+            raise AssertionError(f"timed out at {progress}, jobs: {await _job_states()}") from None
         # every registered job has come round again on the surviving worker after the kill
         killed_at = clock.now()
         await _until(lambda: _all_ran_since(killed_at), 30)
@@ -159,3 +166,7 @@ async def _all_ran_since(moment) -> bool:  # type: ignore[no-untyped-def]
     names = {job.name for job in jobs.PERIODIC}
     done = await JobState.filter(name__in=names, last_finished_at__gt=moment).count()
     return done == len(names)
+
+
+async def _job_states() -> list[tuple[str, int, int, str | None]]:
+    return [(s.name, s.runs, s.total_failures, s.last_error) for s in await JobState.all().order_by("name")]
