@@ -10,6 +10,7 @@ X-Forwarded-Proto / X-Forwarded-Host. Nobody else's X-Forwarded-* headers are re
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -17,6 +18,12 @@ from sanic import Request
 
 # A host[:port] as a proxy may forward it: letters, digits, dots, dashes, an IPv6 literal in brackets
 _HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(trusted: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The configured proxies, parsed once per setting (not on every request)."""
+    return tuple(ipaddress.ip_network(network, strict=False) for network in trusted)
 
 
 def peer_is_trusted(request: Request, trusted: tuple[str, ...]) -> bool:
@@ -27,7 +34,7 @@ def peer_is_trusted(request: Request, trusted: tuple[str, ...]) -> bool:
         peer = ipaddress.ip_address(request.conn_info.client_ip if request.conn_info else "")
     except ValueError:
         return False
-    return any(peer in ipaddress.ip_network(network, strict=False) for network in trusted)
+    return any(peer in network for network in _networks(trusted))
 
 
 def client_address(request: Request) -> str:
@@ -38,7 +45,7 @@ def client_address(request: Request) -> str:
     trusted = request.app.ctx.settings.trusted_proxies
     if not peer_is_trusted(request, trusted):
         return peer
-    networks = [ipaddress.ip_network(network, strict=False) for network in trusted]
+    networks = _networks(trusted)
     for entry in reversed((request.headers.get("x-forwarded-for") or "").split(",")[-8:]):
         try:
             address = ipaddress.ip_address(entry.strip())
