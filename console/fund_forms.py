@@ -16,8 +16,17 @@ from sanic.response import HTTPResponse
 from accounts.roles import Role
 from console.committee import compound
 from console.fund import STATUS_NAMES
-from console.motions import _moment
-from console.web import PREFIX, cursor_in, cursor_out, form_model, form_text, page, render, see_other
+from console.web import (
+    PREFIX,
+    cursor_in,
+    cursor_out,
+    form_model,
+    form_moment,
+    form_text,
+    page,
+    render,
+    see_other,
+)
 from core import errors
 from fund import applications, corrections
 from miniprogram_api import fund_admin, fund_office
@@ -61,8 +70,8 @@ async def apply_ordinary(request: Request, who: Principal, compound_id: int) -> 
         fund_admin.OrdinaryIn,
         {
             **_proposal(request),
-            "opens_at": _moment(form_text(request, "opens_at")),
-            "closes_at": _moment(form_text(request, "closes_at")),
+            "opens_at": form_moment(request, "opens_at"),
+            "closes_at": form_moment(request, "closes_at"),
             "announce_days": announce or None,
         },
     )

@@ -4,7 +4,6 @@ Access objects as miniprogram_api.voting_admin."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sanic import Blueprint, Request
@@ -16,6 +15,7 @@ from console.web import (
     cursor_in,
     cursor_out,
     form_model,
+    form_moment,
     form_text,
     page,
     render,
@@ -63,17 +63,6 @@ ACTIONS = {
 }
 
 
-def _moment(value: str) -> str:
-    """A datetime-local field, read as Beijing time (the people's clock)."""
-    if not value:
-        return ""
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return value  # the model names the field and why
-    return value + ("+08:00" if "+" not in value[10:] and not value.endswith("Z") else "")
-
-
 @page(bp, "GET", BASE, access=api.WATCHERS)
 async def motions(request: Request, who: Principal, compound_id: int) -> HTTPResponse:
     status = request.args.get("status") or None
@@ -113,8 +102,8 @@ async def create(request: Request, who: Principal, compound_id: int) -> HTTPResp
             "title": form_text(request, "title"),
             "text": form_text(request, "text"),
             "items": items,
-            "opens_at": _moment(form_text(request, "opens_at")),
-            "closes_at": _moment(form_text(request, "closes_at")),
+            "opens_at": form_moment(request, "opens_at"),
+            "closes_at": form_moment(request, "closes_at"),
             "announce_days": int(announce)
             if announce.isdigit() and len(announce) < 4
             else (announce or None),

@@ -12,12 +12,12 @@ from sanic.response import HTTPResponse
 
 from accounts.roles import Role
 from console.committee import compound
-from console.motions import _moment
 from console.web import (
     PREFIX,
     cursor_in,
     cursor_out,
     form_model,
+    form_moment,
     form_text,
     page,
     render,
@@ -288,8 +288,8 @@ async def publish(request: Request, who: Principal, compound_id: int, notice_id:
         request,
         api.PublishIn,
         {
-            "publish_at": _moment(form_text(request, "publish_at")) or None,
-            "expires_at": _moment(form_text(request, "expires_at")) or None,
+            "publish_at": form_moment(request, "publish_at") or None,
+            "expires_at": form_moment(request, "expires_at") or None,
         },
     )
     await service.publish(

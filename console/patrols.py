@@ -7,7 +7,6 @@ the patrol's recorder; a patrol is "not found" to whoever may not read it."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sanic import Blueprint, Request
@@ -21,6 +20,7 @@ from console.web import (
     cursor_in,
     cursor_out,
     form_model,
+    form_moment,
     form_text,
     page,
     query_text,
@@ -40,15 +40,6 @@ FINDING_ROWS = (
     5  # finding rows offered by the form (the service takes up to supervision.patrols.MAX_FINDINGS)
 )
 COMPOUNDS = 100  # the largest community has 53
-
-
-def _moment(text: str) -> datetime | str:
-    """A datetime-local field ("2026-03-02T09:30", Beijing time) as an aware moment; anything else
-    goes on to the model, which refuses it with the API's reason."""
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=clock.SHANGHAI)
-    except ValueError:
-        return text
 
 
 @page(bp, "GET", "/communities/<community_id:int>/patrols", access=api.PATROL_READERS)
@@ -88,8 +79,8 @@ async def record(request: Request, who: Principal) -> HTTPResponse:
         api.PatrolIn,
         {
             "compound_id": form_text(request, "compound_id"),
-            "started_at": _moment(form_text(request, "started_at")),
-            "ended_at": _moment(form_text(request, "ended_at")),
+            "started_at": form_moment(request, "started_at"),
+            "ended_at": form_moment(request, "ended_at"),
             "note": form_text(request, "note"),
             "findings": findings,
         },

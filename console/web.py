@@ -201,6 +201,18 @@ def form_text(request: Request, name: str, default: str = "") -> str:
     return str(value).strip()
 
 
+def form_moment(request: Request, name: str) -> str:
+    """A datetime-local field ("2026-03-02T09:30") read as Beijing time, the people's clock, as ISO
+    text with its offset; empty stays empty and anything else goes on to the request model, which
+    refuses it with the API's reason."""
+    value = form_text(request, name)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return (moment if moment.tzinfo else moment.replace(tzinfo=clock.SHANGHAI)).isoformat()
+
+
 def query_text(request: Request, name: str, max_length: int = 100) -> str | None:
     value = request.args.get(name)
     if value is None or value == "":
