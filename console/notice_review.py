@@ -1,7 +1,8 @@
 """A notice's pin, its review and its attachments for the console, on the compound's notice route:
 pinning and unpinning (the API's pin route), a person's decision on a notice WeChat could not decide
 on (the API's review route, open to notices.rules.REVIEWERS), and images or PDFs added to a draft
-through a multipart form (the API's add_attachment: the same services, bounds and Access objects).
+through a multipart form and taken off again (the API's add_attachment and remove_attachment: the same
+services, bounds and Access objects).
 The detail page (console.notices) lists the attachments with their verdicts."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from console.notices import BASE, MANAGERS, POSTING, InCompound, _back, _detail_
 from console.web import form_model, form_text, page, status_of
 from core import errors
 from miniprogram_api import notices_admin as api
+from miniprogram_api import notices_attachments as files
 from miniprogram_api.auth import Principal
 from miniprogram_api.origin import public_base
 from notices import attachments, lifecycle
@@ -56,14 +58,14 @@ async def add_attachment(request: Request, who: Principal, compound_id: int, not
         if upload is None or not upload.body:
             raise errors.Invalid("请选择要上传的图片或 PDF 文件", code="empty_body")
         content_type = (upload.type or "").split(";")[0].strip().lower()
-        if content_type not in api.ATTACHMENT_TYPES:
+        if content_type not in files.ATTACHMENT_TYPES:
             raise errors.UnsupportedMedia("附件须为 JPEG、PNG、WebP、HEIC 图片或 PDF 文件")
-        if len(upload.body) > api.ATTACHMENT_MAX_BYTES:
+        if len(upload.body) > files.ATTACHMENT_MAX_BYTES:
             raise errors.PayloadTooLarge(
-                "附件不能超过 10 MB", details={"max_bytes": api.ATTACHMENT_MAX_BYTES}
+                "附件不能超过 10 MB", details={"max_bytes": files.ATTACHMENT_MAX_BYTES}
             )
         query = form_model(
-            request, api.AttachmentQuery, {"name": form_text(request, "name") or (upload.name or "")[:100]}
+            request, files.AttachmentQuery, {"name": form_text(request, "name") or (upload.name or "")[:100]}
         )
         w, media, data = where(compound_id), request.app.ctx.photo_storage, bytes(upload.body)
         if content_type == "application/pdf":
@@ -75,6 +77,21 @@ async def add_attachment(request: Request, who: Principal, compound_id: int, not
                 name=query.name, media_url_for=lambda key: base + key,
             )  # fmt: skip
     except (errors.Invalid, errors.Conflict) as exc:  # UnsupportedMedia, PayloadTooLarge: Invalid
+        return await _detail_page(
+            request, who, compound_id, notice_id, http_status=status_of(exc), failure=exc
+        )
+    return _back(compound_id, notice_id)
+
+
+@page(bp, "POST", BASE + "/<notice_id:int>/attachments/<attachment_id:int>/remove", access=POSTING)
+async def remove_attachment(
+    request: Request, who: Principal, compound_id: int, notice_id: int, attachment_id: int
+) -> HTTPResponse:
+    try:
+        await attachments.remove(
+            request.app.ctx.photo_storage, caller(who), where(compound_id), notice_id, attachment_id
+        )
+    except errors.Conflict as exc:  # the notice was published meanwhile
         return await _detail_page(
             request, who, compound_id, notice_id, http_status=status_of(exc), failure=exc
         )

@@ -11,7 +11,6 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse
 
 from accounts import roles as account_roles
 from accounts.errors import RoleMissing
@@ -20,9 +19,8 @@ from core.errors import NotFound
 from miniprogram_api.auth import ROLE_NAMES, Principal, authenticate
 from miniprogram_api.bounds import MAX_FEN, Fen, Key
 from miniprogram_api.endpoint import Call, endpoint
-from miniprogram_api.origin import public_base
 from miniprogram_api.pagination import PageQuery
-from notices import acknowledgement, attachments, disclosures, lifecycle, service
+from notices import acknowledgement, disclosures, lifecycle, service
 from notices.models import DisclosureKind
 from notices.rules import POSTERS, REVIEWERS, Audience, Scope, Status
 from notices.scoping import Caller, Where
@@ -172,10 +170,6 @@ class ManagedListOut(BaseModel):
 
 class ListQuery(PageQuery):
     status: Status | None = Field(default=None, description="按状态筛选")
-
-
-class AttachmentQuery(BaseModel):
-    name: str = Field(default="", max_length=100)
 
 
 class AttachmentOut(BaseModel):
@@ -329,41 +323,6 @@ async def review_notice(
     return await _one(w, notice_id)
 
 
-ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf")
-ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
-
-
-@endpoint(bp, "POST", "/notices/<notice_id:int>/attachments", summary="添加图片或 PDF 附件", access=POSTING,
-          query=AttachmentQuery, response=AttachmentOut, status=201, max_raw_bytes=ATTACHMENT_MAX_BYTES,
-          raw_body={t: {"type": "string", "format": "binary"} for t in ATTACHMENT_TYPES})  # fmt: skip
-async def add_attachment(
-    request: Request, call: Call[None, AttachmentQuery], scope: str, target: int, notice_id: int
-) -> AttachmentOut:
-    assert call.query is not None
-    w, media = where(scope, target), request.app.ctx.photo_storage
-    base = public_base(request) + "/api/v1/notice-media/"
-    if (request.content_type or "").startswith("application/pdf"):
-        created = await attachments.add_pdf(
-            media, caller_of(call), w, notice_id, request.body, name=call.query.name
-        )
-    else:
-        created = await attachments.add_image(
-            request.app.ctx.wechat, media, caller_of(call), w, notice_id, request.body,
-            name=call.query.name, media_url_for=lambda key: base + key,
-        )  # fmt: skip
-    return AttachmentOut(id=created.id, kind=created.kind.value, verdict=created.verdict.value)
-
-
-@endpoint(bp, "GET", "/notices/<notice_id:int>/attachments/<attachment_id:int>", summary="管理：查看附件",
-          access=MANAGERS, response={"type": "string"}, response_type="application/octet-stream")  # fmt: skip
-async def managed_file(
-    request: Request, call: Call[None, None], scope: str, target: int, notice_id: int, attachment_id: int
-) -> HTTPResponse:
-    attachment = await lifecycle.attachment_of(where(scope, target), notice_id, attachment_id)
-    data, content_type = await attachments.file_of(request.app.ctx.photo_storage, attachment)
-    return HTTPResponse(data, content_type=content_type, headers={"cache-control": "private, no-store"})
-
-
 @endpoint(bp, "GET", "/notices/<notice_id:int>/reads", summary="阅读统计", access=MANAGERS, response=ReadsOut)
 async def notice_reads(
     request: Request, call: Call[None, None], scope: str, target: int, notice_id: int
@@ -415,3 +374,7 @@ async def revise_disclosure(
         note=b.note, change_note=b.change_note,
     )  # fmt: skip
     return await _one(w, notice_id)
+
+
+# The attachment routes register on this blueprint from their own module
+from miniprogram_api import notices_attachments  # noqa: E402, F401

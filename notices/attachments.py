@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 import photos
 from audit import service as audit
-from notices.errors import AttachmentInvalid, NoticeStateConflict
+from notices.errors import AttachmentInvalid, AttachmentNotFound, NoticeStateConflict
 from notices.models import AttachmentKind, MediaVerdict, NoticeAttachment
 from notices.rules import Status
 from notices.scoping import Caller, Where, load, require_manager, stream_of
@@ -109,6 +109,41 @@ async def add_pdf(
             payload={"attachment": attachment.id, "sha256": digest, "bytes": len(data)},
         )
     return attachment
+
+
+async def remove(
+    storage: photos.PhotoStorage, caller: Caller, where: Where, notice_id: int, attachment_id: int
+) -> None:
+    """Take an attachment off a draft or held notice (a wrong file, a photo showing someone's
+    details): the row goes with an audit entry, then the stored files no other attachment uses. A
+    published notice keeps its attachments: what residents read is withdrawn or revised, never
+    edited in place."""
+    notice = await load(where, notice_id)
+    require_manager(caller, where, notice)
+    if notice.status not in ATTACHABLE:
+        raise NoticeStateConflict("只有草稿或被暂缓的公告可以删除附件")
+    attachment = await NoticeAttachment.get_or_none(id=attachment_id, notice_id=notice.id)
+    if attachment is None:
+        raise AttachmentNotFound()
+    async with in_transaction():
+        if not await NoticeAttachment.filter(id=attachment.id).delete():
+            raise AttachmentNotFound()  # removed meanwhile by another request
+        await audit.append(
+            stream_of(where),
+            "notice.attachment_removed",
+            actor=caller.actor,
+            subject=f"notice:{notice.id}",
+            payload={"attachment": attachment.id, "kind": attachment.kind.value, "sha256": attachment.sha256},
+        )
+    # A PDF's file is the notices' own ("notice-pdf" keys), kept while another notice holds the same
+    # bytes. An image's files are in the shared photo store, keyed by content, where a complaint or
+    # any other record may hold the same picture: they stay, and the notice-media route serves only
+    # renditions an attachment row still names (public_rendition).
+    if (
+        attachment.kind is AttachmentKind.PDF
+        and not await NoticeAttachment.filter(key=attachment.key).exists()
+    ):
+        await storage.delete(attachment.key)
 
 
 async def file_of(

@@ -95,6 +95,38 @@ async def test_the_chair_attaches_an_image_and_a_pdf_to_a_draft(demo: Demo, http
     assert 'for="a-file"' not in (await http.get(f"{_base(demo)}/notices/{notice_id}")).text
 
 
+async def test_the_chair_takes_an_attachment_off_a_draft_but_not_off_a_published_notice(
+    demo: Demo, http
+) -> None:
+    csrf = await sign_in(http, "demo-committee")
+    notice_id = await _draft(http, demo, csrf)
+    for name in ("传错的文件", "维修方案"):
+        assert (
+            await _upload(http, demo, notice_id, csrf, PDF, "application/pdf", name=name)
+        ).status_code == 303
+    wrong, kept = await NoticeAttachment.filter(notice_id=notice_id).order_by("id")
+    remove = f"{_base(demo)}/notices/{notice_id}/attachments/{wrong.id}/remove"
+    assert f'action="{remove}"' in (await http.get(f"{_base(demo)}/notices/{notice_id}")).text
+    refused = await http.post(remove, data={"csrf": "0" * 64})
+    assert refused.status_code == 403 and await NoticeAttachment.exists(id=wrong.id)
+
+    assert (await http.post(remove, data={"csrf": csrf})).status_code == 303
+    assert [a.id for a in await NoticeAttachment.filter(notice_id=notice_id)] == [kept.id]
+    assert await AuditEvent.filter(action="notice.attachment_removed", subject=f"notice:{notice_id}").exists()
+    listed = (await http.get(f"{_base(demo)}/notices/{notice_id}")).text
+    assert "传错的文件" not in listed and "维修方案" in listed
+
+    assert (
+        await http.post(f"{_base(demo)}/notices/{notice_id}/publish", data={"csrf": csrf})
+    ).status_code == 303
+    late = await http.post(
+        f"{_base(demo)}/notices/{notice_id}/attachments/{kept.id}/remove", data={"csrf": csrf}
+    )
+    assert late.status_code == 409 and "只有草稿或被暂缓的公告可以删除附件" in late.text
+    assert await NoticeAttachment.exists(id=kept.id)
+    assert "/remove" not in (await http.get(f"{_base(demo)}/notices/{notice_id}")).text
+
+
 async def test_the_chair_pins_and_unpins_a_notice(demo: Demo, http) -> None:
     csrf = await sign_in(http, "demo-committee")
     notice_id = await _draft(http, demo, csrf)

@@ -169,6 +169,7 @@ ROWS: list[tuple[str, str, frozenset[str] | None]] = [
     ("POST", C + f"/notices/{N}/review", OVERSIGHT),  # notices_admin REVIEWING: notices.rules.REVIEWERS
     ("POST", C + f"/notices/{N}/attachments", PUBLISHERS),
     ("GET", C + f"/notices/{N}/attachments/{N}", PUBLISHERS),
+    ("POST", C + f"/notices/{N}/attachments/{N}/remove", PUBLISHERS),
     ("GET", C + "/disclosures/new", PUBLISHERS),
     ("POST", C + "/disclosures", PUBLISHERS),
     ("GET", C + f"/disclosures/{N}", PUBLISHERS),

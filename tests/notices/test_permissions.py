@@ -50,6 +50,7 @@ ROUTES: list[tuple[str, str, Any, set[str]]] = [
     ("POST", C + "/notices/{review}/review", {"approve": True}, REVIEWERS),
     ("POST", C + "/notices/{draft3}/attachments", PDF, COMMITTEE),
     ("GET", C + "/notices/{draft4}/attachments/{attachment}", None, MANAGERS),
+    ("DELETE", C + "/notices/{draft5}/attachments/{attachment2}", None, COMMITTEE),
     ("GET", C + "/notices/{live3}/reads", None, MANAGERS),
     ("GET", C + "/notices/{ack}/acknowledgements", None, MANAGERS),
     ("POST", C + "/disclosures", ANOTHER_YEAR, COMMITTEE),
@@ -91,7 +92,7 @@ def test_every_manage_route_is_in_the_matrix(server) -> None:
 @pytest.fixture
 async def targets(api: httpx.AsyncClient, world: dict[str, Any]) -> dict[str, int]:
     ids = {key: world[key] for key in ("compound", "community")}
-    for key in ("draft", "draft2", "draft3", "draft4"):
+    for key in ("draft", "draft2", "draft3", "draft4", "draft5"):
         ids[key] = await draft(api, world)
     for key in ("live", "live2", "live3"):
         ids[key] = await draft(api, world)
@@ -106,6 +107,12 @@ async def targets(api: httpx.AsyncClient, world: dict[str, Any]) -> dict[str, in
         content=PDF,
     )
     ids["attachment"] = attached.json()["id"]
+    attached = await api.post(
+        f"/manage/compound/{world['compound']}/notices/{ids['draft5']}/attachments",
+        headers={**world["auth"]["committee"], "content-type": "application/pdf"},
+        content=PDF,
+    )
+    ids["attachment2"] = attached.json()["id"]
     disclosure = await api.post(
         f"/manage/compound/{world['compound']}/disclosures",
         headers=world["auth"]["committee"],
