@@ -1,6 +1,7 @@
 """The owner's online deposit through the fake WeChat Pay over real HTTP (our real client, our real
 notify route): paid to the fund's own sub-merchant, a notification repeated 50 times (concurrently)
-lands once; only the unit's owners pay; nothing is due afterwards."""
+lands once; only the unit's owners pay; nothing is due afterwards. The same for a top-up due after a
+use took a balance below 30 % of the first deposit."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from core.cache import Cache
 from fund import ledger, subaccounts
 from fund.models import FundEntry
 from fund.rules import EntryKind
+from notify.models import Notification
 from payments.models import Payee, PayeeKind, PaymentOrder
-from tests.fund.conftest import FundWorld
+from tests.fund.conftest import FundWorld, deposit_all
 from tests.payments.conftest import NOTIFY_PATH, SP_APPID, SP_MCHID, pay_keys  # noqa: F401
 
 FUND_SUB_MCHID = "1900000209"
@@ -87,3 +89,100 @@ async def test_a_deposit_notified_50_times_lands_once(world: FundWorld, stack: A
     )
     again = await http.post(path, headers=world.headers("owner"))
     assert (again.status_code, again.json()["code"]) == (409, "fund_nothing_due")
+
+
+async def test_a_top_up_due_after_a_use_is_paid_online_once(world: FundWorld, stack: Any) -> None:
+    """Given a unit whose first deposit the developer paid, an emergency use over its building takes
+    it below 30 %: the owner is told and sees the top-up due, pays it through WeChat Pay (the signed
+    notification delivered 50 times over HTTP, then again later), the balance rises by exactly that
+    once, back to the first deposit, and nothing is due any more."""
+    http, fake = stack
+    await deposit_all(world)
+    r = await http.put(
+        "/api/v1/admin/fund/special-account",
+        json={"name": "县住房专项维修资金专户", "sub_mchid": FUND_SUB_MCHID},
+        headers=world.headers("fund_office"),
+    )
+    assert r.status_code == 200, r.text
+    unit = world.lift_units[0]
+    account = await subaccounts.account_of_unit(unit.id)
+    first = account.first_deposit_fen
+    assert first == 621_600  # 88.80 m² × 7000 fen
+    path = f"/api/v1/fund/units/{unit.id}"
+    nothing = await http.post(f"{path}/deposits", headers=world.headers("owner"))
+    assert (nothing.status_code, nothing.json()["code"]) == (409, "fund_nothing_due")
+
+    # the lift building's four flats share 2,000,000 fen by area: 101 is left with about 22 %
+    fund = f"/api/v1/admin/compounds/{world.compound.id}/fund"
+    body = {
+        "title": "1号楼电梯困人抢修",
+        "works": "更换电梯主板",
+        "budget_fen": 2_000_000,
+        "scope": {"buildings": [world.lift.id]},
+        "category": "lift_fault",
+    }
+    app = await http.post(f"{fund}/applications/emergency", json=body, headers=world.headers("committee"))
+    assert app.status_code == 201, app.text
+    app_id = app.json()["id"]
+    done = await http.post(
+        f"{fund}/applications/{app_id}/completion",
+        json={"cost_fen": 2_000_000},
+        headers=world.headers("committee"),
+    )
+    assert done.status_code == 200, done.text
+    paid_out = await http.post(
+        f"/api/v1/admin/fund/applications/{app_id}/payout", headers=world.headers("fund_office")
+    )
+    assert paid_out.status_code == 200, paid_out.text
+
+    (use,) = await FundEntry.filter(account_id=account.id, kind=EntryKind.USE)
+    balance = first + use.amount_fen
+    assert balance > 0 and balance * 100 < first * 30  # below the threshold
+    due = first - balance  # what brings it back to the first deposit
+    told = await Notification.filter(event="fund.topup_due", user_id=world.uid("owner"))
+    assert [n.key for n in told] == [f"fund.topup_due:fund:unit:{unit.id}:1:{world.uid('owner')}"]
+
+    seen = await http.get(path, headers=world.headers("owner"))
+    assert (seen.json()["balance_fen"], seen.json()["due"]) == (
+        balance,
+        {"kind": "top_up", "amount_fen": due},
+    )
+    listed = await http.get(f"{fund}/arrears", headers=world.headers("committee"))
+    owing = {row["unit_id"]: row for row in listed.json()["items"]}
+    assert (owing[unit.id]["due_kind"], owing[unit.id]["due_fen"]) == ("top_up", due)
+
+    tenant = await http.post(f"{path}/deposits", headers=world.headers("resident"))
+    assert (tenant.status_code, tenant.json()["code"]) == (403, "not_owner_of_unit")
+    created = await http.post(f"{path}/deposits", headers=world.headers("owner"))
+    assert created.status_code == 201, created.text
+    order = created.json()["order"]
+    assert (created.json()["kind"], order["amount_fen"]) == ("top_up", due)
+    stored = await PaymentOrder.get(id=order["id"])
+    assert (stored.sub_mchid, stored.reference) == (FUND_SUB_MCHID, f"topup:{account.id}:1")
+    again = await http.post(f"{path}/deposits", headers=world.headers("owner"))
+    assert (again.status_code, again.json()["order"]["id"]) == (201, order["id"])  # the same live order
+
+    await fake.pay(order["out_trade_no"], deliver=False)
+    delivery = await fake.notify_transaction(order["out_trade_no"], times=50, concurrent=True)
+    assert delivery.status in (200, 204)
+    late = await fake.notify_transaction(order["out_trade_no"], times=3)
+    assert late.status in (200, 204)
+
+    landed = await FundEntry.filter(ref=f"order:{order['out_trade_no']}")
+    assert [(e.kind, e.amount_fen, e.account_id) for e in landed] == [(EntryKind.TOP_UP, due, account.id)]
+    assert await ledger.balance(account.id) == balance + due == first
+    assert (await ledger.verify(world.compound.id)).ok
+
+    status = await http.get(f"{path}/deposits/{order['id']}", headers=world.headers("owner"))
+    assert status.json()["state"] == "paid"
+    after = await http.get(path, headers=world.headers("owner"))
+    assert (after.json()["balance_fen"], after.json()["due"]) == (first, {"kind": None, "amount_fen": 0})
+    shown = await http.get(f"{path}/entries", headers=world.headers("owner"))
+    assert [(e["kind"], e["amount_fen"]) for e in shown.json()["items"][:2]] == [
+        ("top_up", due),
+        ("use", use.amount_fen),
+    ]
+    listed = await http.get(f"{fund}/arrears", headers=world.headers("committee"))
+    assert unit.id not in [row["unit_id"] for row in listed.json()["items"]]
+    more = await http.post(f"{path}/deposits", headers=world.headers("owner"))
+    assert (more.status_code, more.json()["code"]) == (409, "fund_nothing_due")
