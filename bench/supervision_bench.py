@@ -10,7 +10,9 @@ The county is `python -m server seed-demo` (216 compounds and, from supervision.
 5,300 complaints and 8,500 patrols) plus, for every compound, ``--per-compound`` complaints spread over
 the year (a third resolved late, most rated), contracts for 60 %, committees for 70 %, and a weekly
 patrol of half the compounds: about 14,000 complaints in the period. Cold: ``--cold`` requests each for a different one-year period,
-median and worst wall time as the client sees it, beside the bare /hello's measured the same way.
+median and worst wall time as the client sees it, beside the bare /hello's measured the same way;
+then ``--connections`` cold requests at once (each a period of its own, none computed before), as
+the client sees each of them: one server process works them off together.
 Cached: load (wrk if installed, else asyncio keep-alive clients) on one period beside the bare /hello;
 a cached answer still costs the one watermark query that keeps it correct (supervision.cache_keys).
 """
@@ -157,6 +159,21 @@ async def _pyload(url: str, seconds: int, connections: int, token: str | None) -
     return len(latencies) / elapsed, latencies[max(0, int(len(latencies) * 0.99) - 1)]
 
 
+async def _cold_together(base: str, headers: dict[str, str], skip: int, connections: int) -> list[float]:
+    """Wall time of each of ``connections`` dashboard requests sent at once, each for a one-year
+    period no earlier request asked for (so each is computed)."""
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as http:
+
+        async def one(i: int) -> float:
+            until = date(2026, 11, 30) - timedelta(days=skip + i)
+            params = {"since": str(until - timedelta(days=364)), "until": str(until)}
+            started = time.perf_counter()
+            (await http.get("/api/v1/supervision/dashboard", params=params)).raise_for_status()
+            return (time.perf_counter() - started) * 1000
+
+        return list(await asyncio.gather(*(one(i) for i in range(1, connections + 1))))
+
+
 def _serve(port: int) -> None:
     from sanic import Sanic
 
@@ -208,6 +225,7 @@ def main() -> None:
                 cold.append((time.perf_counter() - started) * 1000)
                 answer.raise_for_status()
             county = answer.json()["county"]
+        together = asyncio.run(_cold_together(base, headers, args.cold, args.connections))
         with httpx.Client(timeout=10) as bare_http:  # the bare endpoint's wall time, measured the same way
             bare_cold = []
             for _ in range(args.cold):
@@ -221,6 +239,8 @@ def main() -> None:
               f"{quartiles[0]:.0f}-{quartiles[2]:.0f} ms, best {min(cold):.0f} ms, worst {max(cold):.0f} ms "
               f"(goal: under 300 ms); bare /hello median {statistics.median(bare_cold):.1f} ms, "
               f"ratio {statistics.median(cold) / statistics.median(bare_cold):.0f}")  # fmt: skip
+        print(f"cold, {args.connections} at once (each its own period): median {statistics.median(together):.0f} ms, "
+              f"best {min(together):.0f} ms, worst {max(together):.0f} ms")  # fmt: skip
         print(f"load average while measuring: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
         path = "/api/v1/supervision/dashboard?since=2025-12-01&until=2026-11-30"
         bare_hello = f"http://127.0.0.1:{bare}/hello"

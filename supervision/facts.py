@@ -1,6 +1,7 @@
 """What the county dashboards are computed from (supervision.dashboard): a handful of whole-set reads
 (no query per compound; supervision.reads), run concurrently, with each complaint tallied once into its
-compound and Beijing month; the tallies are merged upwards (compound → community → county)."""
+compound and Beijing month (by PostgreSQL itself; on SQLite in Python); the tallies are merged upwards
+(compound → community → county)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from asyncio import gather
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from accounts.models import Committee, Community, Compound, FilingStatus, PropertyCompany, ServiceContract
@@ -126,10 +127,11 @@ async def gather_facts(f: Filters) -> Facts:
         tallies,
         grades,
     ) = await gather(
-        _companies(ids, [c[2] for c in compounds], f.until),
-        _committees(ids),
+        # the whole county needs no list of its 216 ids in the statements (and none to build them)
+        _companies(None if whole else ids, [c[2] for c in compounds], f.until),
+        _committees(None if whole else ids),
         _patrols(start, end, None if whole else ids),
-        _complaints(start, end, None if whole else ids),
+        _complaints(f, None if whole else ids),
         # star grade (latest finished inspection within the year) and the serving company's credit
         # grade, both as ratings computes them for the period's last day
         current_grades(compound_ids=ids, at=f.until) if ids else _nothing(),
@@ -150,12 +152,13 @@ async def _nothing() -> dict[int, Grades]:
 
 
 async def _companies(
-    ids: list[int], community_ids: list[int], on: date
+    ids: list[int] | None, community_ids: list[int], on: date
 ) -> tuple[dict[int, str], dict[int, int], dict[int, str]]:
     communities = dict(await Community.filter(id__in=list(set(community_ids))).values_list("id", "name"))
     company: dict[int, int] = {}
+    current = ServiceContract.filter(starts_on__lte=on, ends_on__gte=on)
     for compound_id, company_id in (
-        await ServiceContract.filter(compound_id__in=ids, starts_on__lte=on, ends_on__gte=on)
+        await (current if ids is None else current.filter(compound_id__in=ids))
         .order_by("starts_on", "id")
         .values_list("compound_id", "company_id")
     ):
@@ -166,11 +169,12 @@ async def _companies(
     return communities, company, companies
 
 
-async def _committees(ids: list[int]) -> dict[int, list[tuple[date, date, bool, date | None]]]:
+async def _committees(ids: list[int] | None) -> dict[int, list[tuple[date, date, bool, date | None]]]:
     committees: dict[int, list[tuple[date, date, bool, date | None]]] = defaultdict(list)
-    for compound_id, starts, ends, status, filed_at in await Committee.filter(
-        compound_id__in=ids
-    ).values_list("compound_id", "term_starts_on", "term_ends_on", "filing_status", "filed_at"):
+    rows = Committee.all() if ids is None else Committee.filter(compound_id__in=ids)
+    for compound_id, starts, ends, status, filed_at in await rows.values_list(
+        "compound_id", "term_starts_on", "term_ends_on", "filing_status", "filed_at"
+    ):
         filed = status == FilingStatus.FILED
         committees[compound_id].append((starts, ends, filed, _local_day(filed_at) if filed else None))
     return committees
@@ -187,11 +191,23 @@ async def _patrols(
     return patrol_weeks, last_patrol
 
 
-async def _complaints(
-    start: datetime, end: datetime, ids: list[int] | None
-) -> dict[tuple[int, int, int], Tally]:
-    """Each staff-visible complaint of the period tallied once, into its compound and Beijing month."""
+async def _complaints(f: Filters, ids: list[int] | None) -> dict[tuple[int, int, int], Tally]:
+    """Each staff-visible complaint of the period tallied once, into its compound and Beijing month:
+    by PostgreSQL itself (a row per compound and month instead of one per complaint), by Python on
+    SQLite (whose text timestamps give no exact spans in SQL)."""
+    start, end = local_range(f.since, f.until)
     tallies: dict[tuple[int, int, int], Tally] = defaultdict(Tally)
+    if reads.postgres():
+        months = _months_of(f.since, f.until)
+        bounds = [local_range(day, day)[0] for day in months] + [end]
+        for compound_id, i, count, overdue, rating_sum, ratings, spans in await reads.complaint_tallies(
+            bounds, str(Moderation.PASSED), ids
+        ):
+            month = months[i - 1]
+            tallies[compound_id, month.year, month.month] = Tally(
+                count, overdue, [us / 10**6 / 3600 for us in spans], rating_sum, ratings
+            )
+        return tallies
     for compound_id, created, resolved, overdue, rating in await reads.rows(
         "SELECT compound_id, created_at, resolved_at, overdue, rating FROM complaint"
         " WHERE moderation = {} AND created_at >= {} AND created_at < {}",
@@ -200,3 +216,13 @@ async def _complaints(
         day = reads.beijing_date(created)
         tallies[compound_id, day.year, day.month].add(_hours(created, resolved), bool(overdue), rating)
     return tallies
+
+
+def _months_of(since: date, until: date) -> list[date]:
+    """The first day of each Beijing month [since, until] touches, the first one ``since`` itself."""
+    months, day = [since], since.replace(day=1)
+    while True:
+        day = (day + timedelta(days=32)).replace(day=1)
+        if day > until:
+            return months
+        months.append(day)

@@ -27,7 +27,11 @@ async def patrol_weeks(start: datetime, end: datetime, ids: list[int] | None) ->
     latest such week and the latest patrol; counted by the database, one row per compound."""
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
-        week, marks = "date_trunc('week', started_at AT TIME ZONE 'Asia/Shanghai')::date", ("$1", "$2")
+        # the fixed shift, as beijing_date (UTC+8 all year since 1991): no zone rules applied per row
+        week, marks = (
+            "date_trunc('week', (started_at AT TIME ZONE 'UTC') + interval '8 hours')::date",
+            ("$1", "$2"),
+        )
         values: list[Any] = [start, end]
     else:  # text in UTC as server.db writes it; the fraction cut (SQLite rounds it, 23:59:59.9995 → 24:00)
         week, marks = "date(substr(started_at, 1, 19), '+8 hours', 'weekday 0', '-6 days')", ("?", "?")
@@ -44,6 +48,37 @@ async def patrol_weeks(start: datetime, end: datetime, ids: list[int] | None) ->
     )
     _, found = await conn.execute_query(sql, values)
     return [tuple(r) for r in found]
+
+
+def postgres() -> bool:
+    return bool(connections.get("default").capabilities.dialect == "postgres")
+
+
+async def complaint_tallies(
+    bounds: list[datetime], moderation: str, ids: list[int] | None
+) -> list[tuple[int, int, int, int, int, int, list[int]]]:
+    """PostgreSQL only: the complaints created in [bounds[0], bounds[-1]) with ``moderation``, tallied by
+    the database per compound and slice [bounds[i-1], bounds[i]) (months, as the caller cuts them): rows
+    of (compound_id, i, count, overdue, rating sum, ratings, microseconds from filing to resolution of
+    each resolved one). Whole microseconds, so the caller's hours are the very floats that
+    ``(resolved_at - created_at).total_seconds() / 3600`` gives."""
+    if ids is not None and not ids:
+        return []
+    where = "moderation = $1 AND created_at >= $2 AND created_at < $3"
+    if ids is not None:
+        where += " AND compound_id IN (" + ", ".join(str(int(i)) for i in ids) + ")"  # ints only
+    sql = (
+        "SELECT compound_id, width_bucket(created_at, $4::timestamptz[]) AS slice, count(*),"  # noqa: S608
+        " count(*) FILTER (WHERE overdue), coalesce(sum(rating), 0), count(rating),"
+        # date_part of an interval is exact to the microsecond in a double for any span under a century
+        " coalesce(array_agg(round(date_part('epoch', resolved_at - created_at) * 1000000)::bigint)"
+        " FILTER (WHERE resolved_at IS NOT NULL), '{}')"
+        f" FROM complaint WHERE {where} GROUP BY 1, 2"
+    )
+    _, found = await connections.get("default").execute_query(
+        sql, [moderation, bounds[0], bounds[-1], bounds[:-1]]
+    )
+    return [(r[0], r[1], r[2], r[3], r[4], r[5], list(r[6])) for r in found]
 
 
 def instant(value: Any) -> Any:
