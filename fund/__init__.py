@@ -13,7 +13,7 @@ applications.py  use applications: matter-5 motion over the sharing units, emerg
 disclosure.py    the use and annual disclosures posted to the notice board
 reports.py       compound and county totals, units in arrears
 periodic.py      jobs: vote results move applications, daily top-up notices, yearly disclosures
-transfers.py     transfer on sale: a roster naming new owners enters a transfer (hourly job, hook)
+transfers.py     transfer on sale: a roster naming new owners enters a transfer (hourly job)
 vouchers.py      developer voucher photos (photos pipeline), seen by the fund office and committee
 demo.py          demo data (seed_fund)
 """

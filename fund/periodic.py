@@ -4,8 +4,9 @@ does no harm.
 
 - votes: an ordinary application whose matter-5 motion became final (or was cancelled) moves on by
   itself, approved or rejected by the motion's art. 278 result (applications.record_vote: a
-  conditional UPDATE from ``voting``, audited). ``on_motion_decided`` is the same step for one
-  motion, for voting to call the moment its result is final; the sweep is the safety net.
+  conditional UPDATE from ``voting``, audited), within a minute (the job runs every minute; the
+  committee's "vote-result" route does the same step at once). Voting sits below the fund and calls
+  nothing of it, so this sweep is the only way a result reaches an application by itself.
 - top-ups: once a day, the owners of every unit whose balance fell below 30 % of its first deposit
   are told what is due ("fund.topup_due", once per unit and top-up round).
 - disclosures: from 1 January on, each compound's annual statement of the year that ended is posted
@@ -41,12 +42,6 @@ async def _settle(application: UseApplication) -> bool:
     except (errors.VoteNotDecided, errors.ApplicationState):
         return False  # not final yet, or moved a moment earlier (a committee member, another worker)
     return True
-
-
-async def on_motion_decided(motion_id: int) -> bool:
-    """The motion's result is final (or it was cancelled): its application, if any, moves on now."""
-    found = await UseApplication.filter(motion_id=motion_id, status=ApplicationStatus.VOTING).first()
-    return found is not None and await _settle(found)
 
 
 async def settle_votes() -> int:

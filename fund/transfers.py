@@ -9,20 +9,18 @@ event per compound and run. A unit whose owners were all removed is not a sale y
 it is looked at again once the roster names someone. Accounts never looked at (opened before this
 existed) take today's owners as their start, without an entry.
 
-It runs from the "fund_transfers" job once an hour over every compound, and ``on_owners_changed``
-is the same step for the units a roster import just changed, for accounts to call when it has a hook.
-Each compound's run holds its chain's lock, so two runs at once write each sale once (the entry's key
-is the account and the number of its transfers so far)."""
+It runs from the "fund_transfers" job once an hour over every compound (accounts sits below the fund
+and calls nothing of it; the entry only records the change of owners, the balance never leaves the
+unit, so an hour's delay moves no money). Each compound's run holds its chain's lock, so two runs at
+once write each sale once (the entry's key is the account and the number of its transfers so far)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from accounts.models import Unit
 from audit import service as audit
 from audit.service import Actor
 from core import clock
@@ -36,17 +34,16 @@ SCAN_EVENT = "fund.transfer_scan"
 NOTE = "房屋转让：产权人变更，分户账及余额随房屋转移"
 
 
-async def record_transfers(
-    compound_id: int, *, actor: Actor = audit.SYSTEM, units: list[int] | None = None
-) -> int:
-    """Enter a transfer for every sub-account of the compound (or of ``units``) whose owners changed
-    since the fund last looked; returns how many."""
+async def record_transfers(compound_id: int, *, actor: Actor = audit.SYSTEM) -> int:
+    """Enter a transfer for every sub-account of the compound whose owners changed since the fund
+    last looked; returns how many."""
     async with in_transaction():
         await ledger.lock(compound_id)  # one run per compound at a time: each sale entered once
-        query = SubAccount.filter(compound_id=compound_id)
-        if units is not None:
-            query = query.filter(unit_id__in=units)
-        accounts = await query.order_by("id").values("id", "unit_id", "room", "owners_digest")
+        accounts = (
+            await SubAccount.filter(compound_id=compound_id)
+            .order_by("id")
+            .values("id", "unit_id", "room", "owners_digest")
+        )
         now = await current_digests([int(a["unit_id"]) for a in accounts])
         sold = [
             a for a in accounts if a["owners_digest"] and now[a["unit_id"]] not in (None, a["owners_digest"])
@@ -85,14 +82,6 @@ async def record_transfers(
             if digest is not None and digest != a["owners_digest"]:
                 await SubAccount.filter(id=a["id"]).update(owners_digest=digest)
     return len(sold)
-
-
-async def on_owners_changed(unit_ids: list[int], *, actor: Actor = audit.SYSTEM) -> int:
-    """The roster changed these units' owners (call inside or after the import's transaction)."""
-    by_compound: dict[int, list[int]] = defaultdict(list)
-    for unit_id, compound_id in await Unit.filter(id__in=unit_ids).values_list("id", "compound_id"):
-        by_compound[int(compound_id)].append(int(unit_id))
-    return sum([await record_transfers(c, actor=actor, units=u) for c, u in sorted(by_compound.items())])
 
 
 async def run_hourly(now: datetime | None = None) -> int:

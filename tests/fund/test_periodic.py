@@ -56,9 +56,8 @@ async def test_a_final_vote_moves_its_application_by_itself_once(
     (event,) = await _voted_events(passing["id"])
     assert event.actor == "system" and event.payload["passed"] is True
 
-    # once: the next run, the hook for the same motion and the committee's button change nothing
+    # once: the next run and the committee's button change nothing
     assert await _job("fund_votes") == 0
-    assert await periodic.on_motion_decided(passing["motion_id"]) is False
     late = await http.post(
         f"{_fund(world)}/applications/{passing['id']}/vote-result", headers=world.headers("committee")
     )

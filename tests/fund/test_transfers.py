@@ -1,6 +1,6 @@
 """Transfer on sale: a roster import naming new owners of a unit leaves its sub-account and balance with
-the unit and enters one zero-amount transfer (by the hourly job, or at once through the hook), never
-twice; a unit whose owners were only removed is not a sale."""
+the unit and enters one zero-amount transfer (by the hourly job), never twice; a unit whose owners
+were only removed is not a sale."""
 
 from __future__ import annotations
 
@@ -60,11 +60,12 @@ async def test_a_sale_in_the_roster_is_entered_once_and_the_balance_stays(world:
     assert [e["rooms"] for e in events] == [["1号楼-101", "1号楼-201"], ["1号楼-101"]]  # type: ignore[index]
 
 
-async def test_owners_removed_is_not_a_sale_and_the_hook_enters_at_once(world: FundWorld) -> None:
+async def test_owners_removed_is_not_a_sale(world: FundWorld) -> None:
     account = await SubAccount.get(unit_id=world.lift_units[0].id)
     await _import(world, None)  # 101's owner removed, nobody named
-    assert await transfers.on_owners_changed([world.lift_units[0].id]) == 0
-    await _import(world, 9)
-    assert await transfers.on_owners_changed([world.lift_units[0].id]) == 1
-    assert await transfers.on_owners_changed([world.lift_units[0].id]) == 0
+    assert await transfers.record_transfers(world.compound.id) == 1  # only 201 changed hands
+    assert not await FundEntry.exists(account_id=account.id, kind=EntryKind.TRANSFER)
+    await _import(world, 9)  # now a buyer is named
+    assert await transfers.record_transfers(world.compound.id) == 1
+    assert await transfers.record_transfers(world.compound.id) == 0
     assert await FundEntry.filter(account_id=account.id, kind=EntryKind.TRANSFER).count() == 1
