@@ -5,8 +5,10 @@
 Both on one database (SQLite in a temporary file by default): (1) a bare insert - the same rows
 written with Tortoise's bulk_create and nothing else; (2) enqueue (the same bulk insert through
 notify.service.enqueue, as a domain transaction writes them) and then relay: claim, spend the consent,
-send over real HTTP to the fake WeChat on loopback, mark sent. Prints rows per second of each and the
-ratio. Not a test.
+send over real HTTP to the fake WeChat on loopback, mark sent; (3) a bare send - the same number of
+subscribe messages sent straight to the fake WeChat with the relay's concurrency and no database, the
+ceiling of (2). Prints rows per second of each and the ratios. Rerunnable on one database (it removes
+its own users, and with them their rows, first). Not a test.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import tempfile
 import time
 from datetime import UTC, datetime
+from typing import cast
 
 from core.cache import MemoryCache
 from notify import catalogue, sender, service
@@ -34,8 +37,11 @@ async def main(rows: int, url: str) -> None:
     client = WeChatClient("wxbench", "bench-secret", MemoryCache(), base_url=await fake.start())
     try:
         template = catalogue.BY_EVENT["motion.opening"].template_id
+        await User.filter(openid__startswith="bench-").delete()  # a previous run's (rows cascade)
         await User.bulk_create([User(openid=f"bench-{n}") for n in range(rows)], batch_size=1000)
-        users = list(await User.filter(openid__startswith="bench-").values_list("id", flat=True))
+        users = cast(
+            list[int], list(await User.filter(openid__startswith="bench-").values_list("id", flat=True))
+        )
         for uid in users:
             await service.record_consent(uid, {template: "accept"}, [template])
         params = {"motion_id": 1, "title": "表决", "closes_at": datetime(2026, 12, 20, tzinfo=UTC)}
@@ -56,9 +62,23 @@ async def main(rows: int, url: str) -> None:
         result = await sender.relay(client)
         delivered = result.sent / (time.perf_counter() - started)
         assert result.sent == rows == len(fake.sent_messages), result
-        print(f"bare insert        {bare:10.0f} rows/s")
-        print(f"enqueue (outbox)   {enqueued:10.0f} rows/s")
-        print(f"relay to fake WeChat {delivered:8.0f} rows/s  ({delivered / bare:.3f} of a bare insert)")
+
+        rendered = await Notification.filter(event="motion.opening").first().values("data", "page")
+        gate = asyncio.Semaphore(sender.CONCURRENCY)
+
+        async def send(n: int) -> None:
+            async with gate:
+                await client.send_subscribe(openid=f"bench-{n}", template_id=template, **rendered)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(send(n) for n in range(rows)))
+        bare_send = rows / (time.perf_counter() - started)
+        assert len(fake.sent_messages) == 2 * rows
+        print(f"bare insert          {bare:8.0f} rows/s")
+        print(f"enqueue (outbox)     {enqueued:8.0f} rows/s  ({enqueued / bare:.2f} of a bare insert)")
+        print(f"bare send            {bare_send:8.0f} msg/s")
+        print(f"relay to fake WeChat {delivered:8.0f} rows/s  ({delivered / bare:.4f} of a bare insert, "
+              f"{delivered / bare_send:.2f} of a bare send)")  # fmt: skip
     finally:
         await client.aclose()
         await fake.stop()
