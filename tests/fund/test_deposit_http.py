@@ -11,12 +11,12 @@ import httpx
 import pytest
 
 from core.cache import Cache
-from fund import ledger, subaccounts
+from fund import applications, ledger, subaccounts
 from fund.models import FundEntry
-from fund.rules import EntryKind
+from fund.rules import EmergencyCategory, EntryKind
 from notify.models import Notification
 from payments.models import Payee, PayeeKind, PaymentOrder
-from tests.fund.conftest import FundWorld, deposit_all
+from tests.fund.conftest import ACTOR, FundWorld, deposit_all
 from tests.payments.conftest import NOTIFY_PATH, SP_APPID, SP_MCHID, pay_keys  # noqa: F401
 
 FUND_SUB_MCHID = "1900000209"
@@ -95,7 +95,7 @@ async def test_a_top_up_due_after_a_use_is_paid_online_once(world: FundWorld, st
     """Given a unit whose first deposit the developer paid, an emergency use over its building takes
     it below 30 %: the owner is told and sees the top-up due, pays it through WeChat Pay (the signed
     notification delivered 50 times over HTTP, then again later), the balance rises by exactly that
-    once, back to the first deposit, and nothing is due any more."""
+    once, back to the first deposit, and nothing is due any more; a second fall is a second round."""
     http, fake = stack
     await deposit_all(world)
     r = await http.put(
@@ -186,3 +186,24 @@ async def test_a_top_up_due_after_a_use_is_paid_online_once(world: FundWorld, st
     assert unit.id not in [row["unit_id"] for row in listed.json()["items"]]
     more = await http.post(f"{path}/deposits", headers=world.headers("owner"))
     assert (more.status_code, more.json()["code"]) == (409, "fund_nothing_due")
+
+    # a second use takes it below again: a second round, told and payable once more
+    scope = applications.Scope([], [unit.id])
+    proposal = applications.Proposal("101 户内管道抢修", "更换立管", 500_000, scope)
+    app2 = await applications.apply_emergency(
+        ACTOR, compound_id=world.compound.id, user_id=world.uid("committee"), proposal=proposal,
+        category=EmergencyCategory.WATER_PUMP_MAIN, as_committee=True,
+    )  # fmt: skip
+    app2 = await applications.complete(ACTOR, app2, cost_fen=500_000)
+    await applications.pay_out(ACTOR, app2, user_id=world.uid("fund_office"))
+    told = await Notification.filter(event="fund.topup_due", user_id=world.uid("owner")).order_by("id")
+    assert [n.key for n in told][-1] == f"fund.topup_due:fund:unit:{unit.id}:2:{world.uid('owner')}"
+    second = await http.post(f"{path}/deposits", headers=world.headers("owner"))
+    assert second.status_code == 201, second.text
+    assert (second.json()["kind"], second.json()["order"]["amount_fen"]) == ("top_up", 500_000)
+    assert (await PaymentOrder.get(id=second.json()["order"]["id"])).reference == f"topup:{account.id}:2"
+    await fake.pay(second.json()["order"]["out_trade_no"])
+    assert await ledger.balance(account.id) == first
+    tops = await FundEntry.filter(account_id=account.id, kind=EntryKind.TOP_UP).order_by("seq")
+    assert [e.amount_fen for e in tops] == [due, 500_000]
+    assert (await ledger.verify(world.compound.id)).ok
