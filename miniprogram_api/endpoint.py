@@ -80,7 +80,7 @@ class EndpointSpec:
     raw_body: bool
     response: Any = None
     status: int = 200
-    response_type: str = "application/json"
+    response_type: str | tuple[str, ...] = "application/json"
 
 
 @dataclass(slots=True)
@@ -370,7 +370,7 @@ def endpoint(
     description: str = "",
     raw_body: dict[str, Any] | None = None,
     max_raw_bytes: int = 8 * 1024 * 1024,
-    response_type: str = "application/json",
+    response_type: str | tuple[str, ...] = "application/json",  # a tuple: each, e.g. an export's formats
     raises: tuple[type[errors.DomainError], ...] = (),
 ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[HTTPResponse]]]:
     def decorate(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[HTTPResponse]]:
@@ -397,7 +397,8 @@ def endpoint(
             result = await handler(request, call, **params)
             return to_response(seal_next_cursor(result, key, scope), status)
 
-        success = {response_type: {"schema": schema_of(response, "serialization")}} if response else None
+        types = (response_type,) if isinstance(response_type, str) else response_type
+        success = {t: {"schema": schema_of(response, "serialization")} for t in types} if response else None
         schema_of(ErrorOut, "serialization")  # into the components; each status refers to it below
         responses = [Response(success, status=status, description="成功" if success else "成功（无内容）")]
         failures = {

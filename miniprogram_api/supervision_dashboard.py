@@ -1,10 +1,12 @@
 """The county dashboards over HTTP: JSON for the console and the mini-program (the county's for the
-supervisor, a community's for its admin), the compound list with every column, and its CSV/XLSX
-export (every cell through core.tabular)."""
+supervisor, a community's for its admin), the compound list with every column, and CSV/XLSX exports
+of the compound list, the figures per community and the complaints by month (every cell through
+core.tabular; the same filters, permissions and cached answer as the JSON routes)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -212,6 +214,25 @@ async def compound_list(request: Request, call: Call[None, CompoundsQuery]) -> P
     return Page[CompoundRowOut].of(_page(data["compounds"], q.cursor, q.limit), lambda r: CompoundRowOut(**r))
 
 
+CSV = "text/csv; charset=utf-8"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_TYPES = ("text/csv", XLSX)
+EXPORT_FILE = {"type": "string", "format": "binary"}
+
+
+async def _export(
+    format: str, name: str, title: str, header: Sequence[str], rows: list[list[Any]]
+) -> HTTPResponse:
+    """A table as a CSV or XLSX download, every cell through core.tabular (formula-like text defused)."""
+    if format == "xlsx":
+        data, kind = await asyncio.to_thread(tabular.xlsx_bytes, title, header, rows), XLSX
+    else:
+        data, kind = tabular.csv_bytes(header, rows), CSV
+    return HTTPResponse(
+        data, content_type=kind, headers={"content-disposition": f'attachment; filename="{name}.{format}"'}
+    )
+
+
 @endpoint(
     county_bp,
     "GET",
@@ -219,19 +240,98 @@ async def compound_list(request: Request, call: Call[None, CompoundsQuery]) -> P
     summary="导出小区一览（CSV 或 Excel，时间为北京时间）",
     access=SUPERVISOR,
     query=ExportQuery,
-    response={"type": "string", "format": "binary"},
-    response_type="application/octet-stream",
+    response=EXPORT_FILE,
+    response_type=EXPORT_TYPES,
 )
 async def compound_export(request: Request, call: Call[None, ExportQuery]) -> HTTPResponse:
     q = call.query
     f = _filters(q)
-    rows = service.export_rows((await service.dashboard(request.app.ctx.cache, f))["compounds"])
-    name = f"compounds-{f.since}-{f.until}"
-    if q.format == "xlsx":
-        data = await asyncio.to_thread(tabular.xlsx_bytes, "小区一览", service.EXPORT_HEADER, rows)
-        kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        data, kind = tabular.csv_bytes(service.EXPORT_HEADER, rows), "text/csv; charset=utf-8"
-    return HTTPResponse(
-        data, content_type=kind, headers={"content-disposition": f'attachment; filename="{name}.{q.format}"'}
+    rows = service.compound_rows((await service.dashboard(request.app.ctx.cache, f))["compounds"])
+    return await _export(
+        q.format, f"compounds-{f.since}-{f.until}", "小区一览", service.COMPOUND_HEADER, rows
     )
+
+
+async def _communities(request: Request, q: ExportQuery, community_id: int | None) -> HTTPResponse:
+    f = _filters(q, community_id)
+    header, rows = service.community_table(await service.dashboard(request.app.ctx.cache, f))
+    return await _export(q.format, f"communities-{f.since}-{f.until}", "各社区指标", header, rows)
+
+
+async def _months(request: Request, q: ExportQuery, community_id: int | None) -> HTTPResponse:
+    f = _filters(q, community_id)
+    header, rows = service.month_table(await service.dashboard(request.app.ctx.cache, f))
+    return await _export(q.format, f"complaints-by-month-{f.since}-{f.until}", "投诉按月统计", header, rows)
+
+
+COMMUNITIES_TEXT = (
+    "每个社区一行（业委会组建与备案对照目标、专业化物业服务占比、巡查覆盖、投诉、星级与信用等级的小区数），"
+    "末行为合计；数字与看板 JSON 相同，占比为 0–1。"
+)
+MONTHS_TEXT = (
+    "统计期内每个月（北京时间）一行：投诉数、办结、超时占比、办结时长中位数、评价；数字与看板 JSON 相同。"
+)
+
+
+@endpoint(
+    county_bp,
+    "GET",
+    "/dashboard/communities/export",
+    summary="导出全县看板的各社区指标（CSV 或 Excel）",
+    description=COMMUNITIES_TEXT + "筛选同全县看板。",
+    access=SUPERVISOR,
+    query=ExportQuery,
+    response=EXPORT_FILE,
+    response_type=EXPORT_TYPES,
+)
+async def county_communities_export(request: Request, call: Call[None, ExportQuery]) -> HTTPResponse:
+    return await _communities(request, call.query, None)
+
+
+@endpoint(
+    county_bp,
+    "GET",
+    "/dashboard/months/export",
+    summary="导出全县看板的投诉按月统计（CSV 或 Excel）",
+    description=MONTHS_TEXT + "筛选同全县看板。",
+    access=SUPERVISOR,
+    query=ExportQuery,
+    response=EXPORT_FILE,
+    response_type=EXPORT_TYPES,
+)
+async def county_months_export(request: Request, call: Call[None, ExportQuery]) -> HTTPResponse:
+    return await _months(request, call.query, None)
+
+
+@endpoint(
+    community_bp,
+    "GET",
+    "/dashboard/communities/export",
+    summary="导出本社区看板的社区指标（CSV 或 Excel）",
+    description=COMMUNITIES_TEXT + "限本社区，筛选同本社区看板。",
+    access=COMMUNITY_DASHBOARD,
+    query=ExportQuery,
+    response=EXPORT_FILE,
+    response_type=EXPORT_TYPES,
+)
+async def community_communities_export(
+    request: Request, call: Call[None, ExportQuery], community_id: int
+) -> HTTPResponse:
+    return await _communities(request, call.query, community_id)
+
+
+@endpoint(
+    community_bp,
+    "GET",
+    "/dashboard/months/export",
+    summary="导出本社区看板的投诉按月统计（CSV 或 Excel）",
+    description=MONTHS_TEXT + "限本社区，筛选同本社区看板。",
+    access=COMMUNITY_DASHBOARD,
+    query=ExportQuery,
+    response=EXPORT_FILE,
+    response_type=EXPORT_TYPES,
+)
+async def community_months_export(
+    request: Request, call: Call[None, ExportQuery], community_id: int
+) -> HTTPResponse:
+    return await _months(request, call.query, community_id)

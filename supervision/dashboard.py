@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from core import clock
@@ -208,36 +208,3 @@ async def dashboard(cache: Cache, f: Filters, *, mark: str | None = None) -> dic
     """The dashboard for ``f``, from the cache when it is there and no input changed since (see
     supervision.cache_keys; ``mark``: a watermark this request took already)."""
     return dict(await cache_keys.cached(cache, "dashboard", filter_params(f), lambda: compute(f), mark=mark))
-
-
-EXPORT_HEADER = (
-    "小区编号", "小区", "社区", "独栋楼院", "物业服务企业", "业主委员会已成立", "业主委员会已备案",
-    "专业化物业服务", "统计周数", "巡查覆盖周数", "上周已巡查", "最近巡查（北京时间）",
-    "投诉数", "已办结", "超时占比", "办结时长中位数（小时）", "平均评价", "星级", "星级得分", "信用等级", "信用分",
-)  # fmt: skip
-
-
-def export_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    yes = {True: "是", False: "否"}
-    return [
-        [
-            r["compound_id"],
-            r["name"],
-            r["community"],
-            yes[bool(r["standalone"])],
-            r["company"] or "",
-            yes[bool(r["committee_formed"])],
-            yes[bool(r["committee_filed"])],
-            yes[bool(r["professional_service"])],
-            r["weeks"],
-            r["weeks_patrolled"],
-            yes[bool(r["patrolled_last_week"])],
-            datetime.fromisoformat(r["last_patrol_at"]) if r["last_patrol_at"] else None,
-            r["complaints"]["count"],
-            r["complaints"]["resolved"],
-            r["complaints"]["overdue_share"],
-            r["complaints"]["median_hours_to_resolve"],
-            r["complaints"]["average_rating"],
-        ]
-        for r in rows
-    ]

@@ -5,22 +5,25 @@ from __future__ import annotations
 
 from supervision import open311
 from supervision.cache_keys import cached_bytes
-from supervision.dashboard import EXPORT_HEADER, Filters, dashboard, export_rows, filter_params, filters
+from supervision.dashboard import Filters, dashboard, filter_params, filters
+from supervision.exports import COMPOUND_HEADER, community_table, compound_rows, month_table
 from supervision.patrols import NewFinding, NewPatrol, coverage, detail, escalate, of_community, record
 
 __all__ = [
-    "EXPORT_HEADER",
+    "COMPOUND_HEADER",
     "Filters",
     "NewFinding",
     "NewPatrol",
     "cached_bytes",
+    "community_table",
+    "compound_rows",
     "coverage",
     "dashboard",
     "detail",
     "escalate",
-    "export_rows",
     "filter_params",
     "filters",
+    "month_table",
     "of_community",
     "open311",
     "record",

@@ -37,14 +37,18 @@ def rows(county: County, patrol_id: int) -> list[tuple[str, str, str, int]]:
     )  # fmt: skip
     for tail in ("patrols", "patrol-coverage"):
         each("GET", f"/admin/communities/{a}/{tail}{PERIOD if tail != 'patrols' else ''}", readers, 403)
-    each("GET", f"/admin/communities/{a}/dashboard{PERIOD}", {"community_admin": 200, "supervisor": 200}, 403)
+    for tail in ("dashboard", "dashboard/communities/export", "dashboard/months/export"):
+        each(
+            "GET", f"/admin/communities/{a}/{tail}{PERIOD}", {"community_admin": 200, "supervisor": 200}, 403
+        )
     each(
         "GET",
         f"/admin/communities/{b}/dashboard{PERIOD}",
         {"other_community_admin": 200, "supervisor": 200},
         403,
     )
-    for path in ("/supervision/dashboard", "/supervision/compounds", "/supervision/compounds/export"):
+    for path in ("/supervision/dashboard", "/supervision/dashboard/communities/export",
+                 "/supervision/dashboard/months/export", "/supervision/compounds", "/supervision/compounds/export"):  # fmt: skip
         each("GET", path + PERIOD, {"supervisor": 200}, 403)
     # Open311 reads are public, as the spec's servers are; writes need a key, not a session
     for path in ("/services.json", "/services.xml", "/services/repair.json", "/requests.json", "/requests.xml",
@@ -99,4 +103,4 @@ async def test_every_route_by_every_person(api: httpx.AsyncClient, county: Count
     named = [(m, "/api/v1" + (p.rsplit("/", 1)[0] + "/<>" if "/v2/services/" in p or "/v2/requests/" in p else p))
              for m, p, _, _ in table]  # fmt: skip
     assert routes == covered(named)
-    assert len(routes) == 17
+    assert len(routes) == 21
