@@ -10,7 +10,9 @@ The county is `python -m server seed-demo` (216 compounds and, from supervision.
 5,300 complaints and 8,500 patrols) plus, for every compound, ``--per-compound`` complaints spread over
 the year (a third resolved late, most rated), contracts for 60 %, committees for 70 %, and a weekly
 patrol of half the compounds: about 14,000 complaints in the period. Cold: ``--cold`` requests each for a different one-year period,
-median and worst wall time as the client sees it, beside the bare /hello's measured the same way;
+median and worst wall time as the client sees it, beside the bare /hello's measured the same way, and
+the CPU time they cost the server process and the database's backends (Linux /proc: what a loaded
+machine cannot lend, so steadier than wall time from run to run);
 then ``--connections`` cold requests at once (each a period of its own, none computed before), as
 the client sees each of them: one server process works them off together.
 Cached: load (wrk if installed, else asyncio keep-alive clients) on one period beside the bare /hello;
@@ -99,7 +101,9 @@ async def _seed(per_compound: int) -> int:
 
 
 @contextmanager
-def process(args: list[str], env: dict[str, str], probe: str, wait: float = 300) -> Iterator[None]:
+def process(
+    args: list[str], env: dict[str, str], probe: str, wait: float = 300
+) -> Iterator[subprocess.Popen[bytes]]:
     """bench.http_bench.process with a longer start-up allowance (a loaded machine starts slowly)."""
     proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -113,7 +117,7 @@ def process(args: list[str], env: dict[str, str], probe: str, wait: float = 300)
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{args} did not start")
             time.sleep(0.5)
-        yield
+        yield proc
     finally:
         proc.terminate()
         try:
@@ -157,6 +161,35 @@ async def _pyload(url: str, seconds: int, connections: int, token: str | None) -
     elapsed = time.monotonic() - began
     latencies.sort()
     return len(latencies) / elapsed, latencies[max(0, int(len(latencies) * 0.99) - 1)]
+
+
+def cpu_ms(pids: list[int]) -> float:
+    """User plus system CPU time the processes have used so far (Linux /proc), in ms."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+async def _backends(url: str) -> list[int]:
+    """The PostgreSQL server processes serving the bench database (the servers' pools stay open)."""
+    if not url.startswith("postgres"):
+        return []
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    return [int(r["pid"]) for r in rows if os.path.exists(f"/proc/{r['pid']}/stat")]
 
 
 async def _cold_together(base: str, headers: dict[str, str], skip: int, connections: int) -> list[float]:
@@ -205,7 +238,7 @@ def main() -> None:
     total = int(seeded.stdout.strip().splitlines()[-1])
     ours, bare = free_port(), free_port()
     with (
-        process([*me, "_serve", str(ours)], env, f"http://127.0.0.1:{ours}/health"),
+        process([*me, "_serve", str(ours)], env, f"http://127.0.0.1:{ours}/health") as server,
         process([sys.executable, "bench/bare_app.py", "--port", str(bare), "--database-url", url], env,
                 f"http://127.0.0.1:{bare}/hello"),
     ):  # fmt: skip
@@ -217,6 +250,8 @@ def main() -> None:
         cold = []
         with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
             http.get("/api/v1/supervision/dashboard", params={"until": "2026-11-30"})  # imports, connections
+            backends = asyncio.run(_backends(url))
+            spent = cpu_ms([server.pid]), cpu_ms(backends)
             for i in range(1, args.cold + 1):
                 until = date(2026, 11, 30) - timedelta(days=i)
                 params = {"since": str(until - timedelta(days=364)), "until": str(until)}
@@ -225,6 +260,9 @@ def main() -> None:
                 cold.append((time.perf_counter() - started) * 1000)
                 answer.raise_for_status()
             county = answer.json()["county"]
+            # CPU time is what a loaded machine cannot lend: steadier than wall time from run to run
+            server_cpu = (cpu_ms([server.pid]) - spent[0]) / args.cold
+            db_cpu = (cpu_ms(backends) - spent[1]) / args.cold
         together = asyncio.run(_cold_together(base, headers, args.cold, args.connections))
         with httpx.Client(timeout=10) as bare_http:  # the bare endpoint's wall time, measured the same way
             bare_cold = []
@@ -239,6 +277,8 @@ def main() -> None:
               f"{quartiles[0]:.0f}-{quartiles[2]:.0f} ms, best {min(cold):.0f} ms, worst {max(cold):.0f} ms "
               f"(goal: under 300 ms); bare /hello median {statistics.median(bare_cold):.1f} ms, "
               f"ratio {statistics.median(cold) / statistics.median(bare_cold):.0f}")  # fmt: skip
+        print(f"CPU per cold request: server process {server_cpu:.0f} ms, database backends {db_cpu:.0f} ms"
+              + ("" if backends else " (not PostgreSQL, or its processes unreadable)"))  # fmt: skip
         print(f"cold, {args.connections} at once (each its own period): median {statistics.median(together):.0f} ms, "
               f"best {min(together):.0f} ms, worst {max(together):.0f} ms")  # fmt: skip
         print(f"load average while measuring: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
