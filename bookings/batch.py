@@ -1,37 +1,57 @@
-"""Bookings of one slot that arrive together, written in one transaction ("natural batching").
+"""Bookings of one slot that arrive together, written together ("natural batching").
 
 A booking's write is mostly per transaction, not per row: the slot's row lock on PostgreSQL (every
 booker of a slot queues behind it), the commit (on SQLite the fsync, and its one connection is held
-for the whole transaction). So bookings of a slot that arrive while an earlier transaction of that
-slot is being written wait and go together in the next one; at low load a batch holds one booking
-and nothing waits (the voting package batches casts the same way, voting.batch_cast).
+for the whole transaction). So bookings of a slot that arrive while an earlier batch of that slot is
+being written wait and go together in the next one; at low load a batch holds one booking and
+nothing waits (the voting package batches casts the same way, voting.batch_cast).
 
-One transaction per batch: the slot's row is locked (PostgreSQL) and read, ``g`` = as many of the
-batch as it has places left get one, the counter rises by ``g`` only through
-``UPDATE bk_slot SET taken = taken + g WHERE id = ? AND taken <= capacity - g`` (so the invariant
-stays in the database, whatever this module believes), then the ``g`` bookings, their events (one
-statement) and their notifications (one per event) are written. The others are refused with
-SlotFull, and when the commit left the slot full, so are the bookings of it that queued meanwhile
-(the committed count refuses them, as the read before a booking's write refuses one found full). If the transaction fails, each booking of the batch is written alone (the caller's
-fallback), so one bad booking never takes the others down with it.
+A batch is keyed by its slot as the rules make it now (service, start, end, capacity): ``g`` = as
+many of the batch as the slot has places left get one, the counter rises by ``g`` only through an
+update guarded ``taken + g <= capacity`` (so the invariant stays in the database, whatever this
+module believes), and the ``g`` bookings, their events and their notifications are written with it.
+On PostgreSQL that is one statement, the slot made by it when it had no row yet (bookings.batch_pg);
+elsewhere one transaction: the slot (made beforehand by bookings.booking.ensure_slot) is read, its
+counter updated, the bookings written one by one, their events in one statement and their
+notifications in one per event. The others are refused with SlotFull, and when the commit left the
+slot full, so are the bookings of it that queued meanwhile (the committed count refuses them, as the
+read before a booking's write refuses one found full). If the write fails, each booking of the
+batch is written alone (the caller's fallback), so one bad booking never takes the others down.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from tortoise import connections
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from bookings import batch_pg
 from bookings.models import Booking, BookingEvent, Slot
 from core import clock
 from core.loops import PerLoop
 from notify import service as notify
+from notify.models import Notification
 
 MAX_BATCH = 32  # bookings per transaction
+SETTLE_SECONDS = 0.01  # how long a batch waits at most for the slot's bookers still reading
+
+
+@dataclass(frozen=True, slots=True)
+class SlotKey:
+    """A slot as the rules make it when its bookers read them (bookings.booking.book)."""
+
+    service_id: int
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
 
 
 @dataclass(slots=True)
@@ -41,6 +61,7 @@ class Job:
 
     fields: dict[str, Any]
     service_name: str
+    room: int  # the places its slot had left when it was read
     done: asyncio.Future[Booking | None] = field(repr=False)
 
 
@@ -49,38 +70,70 @@ class _Writer:
     written (one transaction at a time per slot: they would queue on its row anyway)."""
 
     def __init__(self) -> None:
-        self.waiting: dict[int, list[Job]] = defaultdict(list)
-        self.writing: set[int] = set()
+        self.waiting: dict[SlotKey, list[Job]] = defaultdict(list)
+        self.writing: set[SlotKey] = set()
         self.transactions = 0
+        self.reading: dict[tuple[int, datetime], int] = defaultdict(int)  # bookers between read and submit
+        self.read: dict[tuple[int, datetime], asyncio.Event] = {}  # set when a slot has none left reading
 
-    def submit(self, job: Job) -> None:
-        slot_id = job.fields["slot_id"]
-        self.waiting[slot_id].append(job)
-        if slot_id not in self.writing:
-            self.writing.add(slot_id)
-            asyncio.get_running_loop().create_task(self._write(slot_id))
+    def start_reading(self, slot: tuple[int, datetime]) -> None:
+        self.reading[slot] += 1
 
-    async def _write(self, slot_id: int) -> None:
+    def stop_reading(self, slot: tuple[int, datetime]) -> None:
+        self.reading[slot] -= 1
+        if self.reading[slot] <= 0:
+            del self.reading[slot]
+        self._wake(slot)
+
+    def _wake(self, slot: tuple[int, datetime]) -> None:
+        settling = self.read.pop(slot, None)
+        if settling is not None:
+            settling.set()
+
+    async def _settle(self, key: SlotKey) -> None:
+        """Before a batch is taken, wait (SETTLE_SECONDS at most) for the bookers of the slot whose
+        read is still running, while those waiting are fewer than the places the slot had when they
+        read it: the others would each need a transaction of their own, after this one. At low load
+        nobody else is reading, and under contention a batch that can fill the slot does not wait."""
+        slot = (key.service_id, key.starts_at)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_SECONDS
+        while self.reading.get(slot) and (jobs := self.waiting.get(key)):
+            if len(jobs) >= max(job.room for job in jobs) or (left := deadline - loop.time()) <= 0:
+                return
+            settling = self.read.setdefault(slot, asyncio.Event())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(settling.wait(), left)
+
+    def submit(self, key: SlotKey, job: Job) -> None:
+        self.waiting[key].append(job)
+        self._wake((key.service_id, key.starts_at))
+        if key not in self.writing:
+            self.writing.add(key)
+            asyncio.get_running_loop().create_task(self._write(key))
+
+    async def _write(self, key: SlotKey) -> None:
         try:
-            while self.waiting.get(slot_id):
-                jobs = self.waiting[slot_id]
-                batch, self.waiting[slot_id] = jobs[:MAX_BATCH], jobs[MAX_BATCH:]
+            await self._settle(key)
+            while self.waiting.get(key):
+                jobs = self.waiting[key]
+                batch, self.waiting[key] = jobs[:MAX_BATCH], jobs[MAX_BATCH:]
                 self.transactions += 1
                 try:
-                    saved = await _write_batch(slot_id, batch)
+                    saved = await _write_batch(key, batch)
                 except Exception as exc:  # the whole transaction rolled back: each alone, by the caller
                     for job in batch:
                         if not job.done.done():
                             job.done.set_exception(exc)
                 else:
                     if saved.full:  # committed full: who queued meanwhile is refused without a transaction
-                        batch += self.waiting.pop(slot_id, [])
+                        batch += self.waiting.pop(key, [])
                     for job, booking in zip(batch, saved.bookings + [None] * len(batch), strict=False):
                         if not job.done.done():
                             job.done.set_result(booking)
         finally:
-            self.writing.discard(slot_id)
-            self.waiting.pop(slot_id, None)
+            self.writing.discard(key)
+            self.waiting.pop(key, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +142,41 @@ class _Written:
     full: bool  # the slot had no place left when the transaction committed
 
 
-async def _write_batch(slot_id: int, batch: list[Job]) -> _Written:
+async def _write_batch(key: SlotKey, batch: list[Job]) -> _Written:
+    if connections.get("default").capabilities.dialect == "postgres":
+        return await _write_statement(key, batch)
+    return await _write_transaction(batch)
+
+
+async def _write_statement(key: SlotKey, batch: list[Job]) -> _Written:
+    """PostgreSQL: one statement (bookings.batch_pg). Only the first ``capacity`` of the batch can
+    get a place, so only they are sent; each booking's id was drawn with its gate read."""
+    now = clock.now()
+    bookings = [Booking(**job.fields) for job in batch[: key.capacity]]
+    events = [(k, _book_event(b, now)) for k, b in enumerate(bookings, 1)]
+    notes = [
+        (k, row)
+        for k, (b, job) in enumerate(zip(bookings, batch, strict=False), 1)
+        for row in _outbox(b, job.service_name)
+    ]
+    done = await batch_pg.write(
+        service_id=key.service_id, starts_at=key.starts_at, ends_at=key.ends_at, capacity=key.capacity,
+        bookings=bookings, events=events, notifications=notes,
+    )  # fmt: skip
+    if done.moved:
+        raise SlotMoved()
+    saved = bookings[: done.granted]
+    for b in saved:
+        b.slot_id = done.slot_id  # type: ignore[assignment]
+        b._saved_in_db = True
+    return _Written([*saved, *([None] * (len(batch) - done.granted))], done.full)
+
+
+async def _write_transaction(batch: list[Job]) -> _Written:
+    """Elsewhere (SQLite, its writers serialised): one transaction on the slot made beforehand."""
+    slot_id = batch[0].fields["slot_id"]
     async with in_transaction() as conn:
-        query = Slot.filter(id=slot_id).using_db(conn).only("id", "taken", "capacity")
-        if conn.capabilities.dialect == "postgres":
-            query = query.select_for_update()
-        slot = await query.get()
+        slot = await Slot.filter(id=slot_id).using_db(conn).only("id", "taken", "capacity").get()
         granted = min(len(batch), max(0, slot.capacity - slot.taken))
         if granted == 0:
             return _Written([None] * len(batch), True)
@@ -103,73 +185,71 @@ async def _write_batch(slot_id: int, batch: list[Job]) -> _Written:
             .using_db(conn)
             .update(taken=F("taken") + granted)
         )
-        if moved != 1:  # the row moved under us: cannot happen under the lock, and then refuses
+        if moved != 1:  # the row moved under us: cannot happen with writers serialised, and then refuses
             raise SlotMoved()
-        saved = await _insert(conn, [job.fields for job in batch[:granted]])
+        # one by one: SQLite hands out ids only per insert (its statements are cheap, its commit is not)
+        saved = [await Booking.create(**job.fields, using_db=conn) for job in batch[:granted]]
         now = clock.now()
-        await BookingEvent.bulk_create(
-            [
-                BookingEvent(
-                    booking_id=b.id,
-                    action="book",
-                    from_state="",
-                    to_state=b.state.value,
-                    actor_id=b.user_id,
-                    note="",
-                    at=now,
-                )
-                for b in saved
-            ],
-            using_db=conn,
-        )
-        await _notify(conn, saved, [j.service_name for j in batch])
+        await BookingEvent.bulk_create([_book_event(b, now) for b in saved], using_db=conn)
+        items: dict[str, list[tuple[str, list[int], dict[str, Any]]]] = defaultdict(list)
+        for b, job in zip(saved, batch, strict=False):
+            for event, item in _notified(b, job.service_name):
+                items[event].append(item)
+        for event, rows in items.items():  # one insert per event, not per booking
+            await notify.enqueue_many(event, rows, using_db=conn)
     return _Written([*saved, *([None] * (len(batch) - granted))], slot.taken + granted >= slot.capacity)
 
 
-_IDS = "SELECT nextval(pg_get_serial_sequence('bk_booking', 'id')) FROM generate_series(1, $1)"
+def _book_event(b: Booking, now: datetime) -> BookingEvent:
+    return BookingEvent(
+        booking_id=b.id, action="book", from_state="", to_state=b.state.value, actor_id=b.user_id, note="",
+        at=now,
+    )  # fmt: skip
 
 
-async def _insert(conn: Any, rows: list[dict[str, Any]]) -> list[Booking]:
-    """The bookings, in one insert on PostgreSQL (their ids drawn first, one statement), else one by
-    one (SQLite hands out ids only per insert; its statements are cheap, its commit is not)."""
-    if conn.capabilities.dialect != "postgres" or len(rows) == 1:
-        return [await Booking.create(**row, using_db=conn) for row in rows]
-    _, drawn = await conn.execute_query(_IDS, [len(rows)])
-    bookings = [Booking(id=int(r[0]), **row) for r, row in zip(drawn, rows, strict=True)]
-    await Booking.bulk_create(bookings, using_db=conn)
-    return bookings
-
-
-async def _notify(conn: Any, saved: list[Booking], names: list[str]) -> None:
-    """bookings.booking.notify_state for the batch: one insert per event, not per booking."""
+def _notified(b: Booking, service_name: str) -> list[tuple[str, tuple[str, list[int], dict[str, Any]]]]:
+    """bookings.booking.notify_state for a new booking: (event, (subject, users, params)), if any."""
     from bookings.booking import NOTIFIED  # imports this module
 
-    items: dict[str, list[tuple[str, list[int], dict[str, Any]]]] = defaultdict(list)
-    for b, name in zip(saved, names, strict=False):
-        if b.state in NOTIFIED:
-            event, status = NOTIFIED[b.state]
-            params = {
-                "service": name, "starts_at": clock.to_local(b.starts_at), "status": status,
-                "booking_id": b.id,
-            }  # fmt: skip
-            items[event].append((f"booking:{b.id}", [b.user_id], params))
-    for event, rows in items.items():
-        await notify.enqueue_many(event, rows, using_db=conn)
+    if b.state not in NOTIFIED:
+        return []
+    event, status = NOTIFIED[b.state]
+    params = {
+        "service": service_name, "starts_at": clock.to_local(b.starts_at), "status": status,
+        "booking_id": b.id,
+    }  # fmt: skip
+    return [(event, (f"booking:{b.id}", [b.user_id], params))]
+
+
+def _outbox(b: Booking, service_name: str) -> list[Notification]:
+    return [row for event, item in _notified(b, service_name) for row in notify.outbox_rows(event, [item])]
 
 
 class SlotMoved(Exception):
-    """The slot's counter was not where its locked read said (the caller writes each booking alone)."""
+    """The slot's counter was not where its read said (the caller writes each booking alone)."""
 
 
 _writer = PerLoop(_Writer).get
 
 
-async def write(fields: dict[str, Any], service_name: str) -> Booking | None:
-    """Save a booking of these fields (its slot among them) with a place of its slot: the saved
-    booking, or None when the slot had none left. Raises what its batch's transaction raised."""
+async def write(key: SlotKey, fields: dict[str, Any], service_name: str, room: int) -> Booking | None:
+    """Save a booking of these fields with a place of the slot of ``key`` (``room`` of them left when
+    it was read): the saved booking, or None when the slot had none left. Raises what its batch's
+    write raised."""
     done: asyncio.Future[Booking | None] = asyncio.get_running_loop().create_future()
-    _writer().submit(Job(fields, service_name, done))
+    _writer().submit(key, Job(fields, service_name, room, done))
     return await done
+
+
+@contextlib.contextmanager
+def reading(service_id: int, starts_at: datetime) -> Iterator[None]:
+    """Around a booker's read before ``write``: a batch of the slot waits for it (_Writer._settle)."""
+    writer = _writer()
+    writer.start_reading((service_id, starts_at))
+    try:
+        yield
+    finally:
+        writer.stop_reading((service_id, starts_at))
 
 
 def transactions() -> int:

@@ -178,13 +178,15 @@ class NewBooking:
 async def book(new: NewBooking, *, user_id: int, now: datetime | None = None) -> Booking:
     """Hold (or, paid on site or free, confirm) a place of the slot at the price posted now.
 
-    One read (bookings.gate: the service, household, board entry and slot in one statement),
-    then the write, shared with the bookings of the same slot arriving meanwhile
-    (bookings.batch); a batch that fails is retried one booking at a time."""
+    One read (bookings.gate: the service, household, board entry and slot in one statement, and on
+    PostgreSQL the booking's id), then the write, shared with the bookings of the same slot arriving
+    meanwhile (bookings.batch; on PostgreSQL it makes the slot's row too, elsewhere that is made
+    first); a batch that fails is retried one booking at a time."""
     moment = now or clock.now()
-    checked = await gate.read(
-        new.service_id, unit_id=new.unit_id, user_id=user_id, starts_at=new.starts_at, now=moment
-    )
+    with batch.reading(new.service_id, new.starts_at):
+        checked = await gate.read(
+            new.service_id, unit_id=new.unit_id, user_id=user_id, starts_at=new.starts_at, now=moment
+        )
     if checked is None:
         raise ServiceNotFound()
     service = checked.service
@@ -195,43 +197,54 @@ async def book(new: NewBooking, *, user_id: int, now: datetime | None = None) ->
     if service.price_id is None or service.notice_id is None or not checked.posted:
         raise PriceNotPosted()
     capacity = await capacity_for(service, new.starts_at, moment)
-    if checked.slot_id is None or checked.slot_capacity != capacity:
-        slot = await ensure_slot(service, new.starts_at, capacity)
+    slot_id, taken, starts_at = checked.slot_id, checked.taken, new.starts_at
+    if checked.booking_id is None and (slot_id is None or checked.slot_capacity != capacity):
+        slot = await ensure_slot(service, new.starts_at, capacity)  # not on PostgreSQL: the write does
         slot_id, taken, starts_at = slot.id, slot.taken, slot.starts_at
-    else:
-        slot_id, taken, starts_at = checked.slot_id, checked.taken, new.starts_at
     full = {"starts_at": clock.iso_utc(starts_at), "capacity": capacity}
-    if taken >= capacity and not (checked.lapsed and await release_lapsed(slot_id, moment)):
+    if taken >= capacity and not (
+        slot_id is not None and checked.lapsed and await release_lapsed(slot_id, moment)
+    ):
         # full when read and no hold of it had run out: refused without a write transaction (on
         # SQLite a doomed one would still queue behind every writer); a place given back meanwhile
-        # goes to whoever comes next, and the conditional update below stays the only way in
+        # goes to whoever comes next, and the guarded update of the write stays the only way in
         raise SlotFull(details=full)
     amount = charge_fen(service.price_fen, service.price_unit, service.duration_minutes)
     confirmed = service.pay_on_site or amount == 0
     fields: dict[str, Any] = {
-        "service_id": service.id, "slot_id": slot_id, "provider_id": service.provider_id,
+        "service_id": service.id, "provider_id": service.provider_id,
         "compound_id": service.compound_id, "unit_id": new.unit_id, "user_id": user_id,
         "state": State.CONFIRMED if confirmed else State.HELD, "starts_at": starts_at,
         "price_id": service.price_id, "amount_fen": amount, "pay_on_site": service.pay_on_site,
         "hold_expires_at": None if confirmed else moment + timedelta(minutes=service.hold_minutes),
         "next_reminder_at": first_reminder(service, starts_at, moment), "note": new.note,
     }  # fmt: skip
+    if checked.booking_id is not None:
+        fields["id"] = checked.booking_id  # PostgreSQL: the slot's row is found (or made) by the write
+    else:
+        fields["slot_id"] = slot_id
+    ends_at = starts_at + timedelta(minutes=service.slot_minutes)
+    key = batch.SlotKey(service.id, starts_at, ends_at, capacity)
     try:
-        written = await batch.write(fields, service.name)
-    except Exception:  # the batch's transaction failed: this booking alone, so it gets its own answer
-        return await _book_alone(fields, service.name, full)
+        written = await batch.write(key, fields, service.name, capacity - taken)
+    except Exception:  # the batch's write failed: this booking alone, so it gets its own answer
+        return await _book_alone(service, capacity, fields, full)
     if written is None:
         raise SlotFull(details=full)
     return written
 
 
-async def _book_alone(fields: dict[str, Any], service_name: str, full: dict[str, Any]) -> Booking:
+async def _book_alone(
+    service: Service, capacity: int, fields: dict[str, Any], full: dict[str, Any]
+) -> Booking:
+    slot = await ensure_slot(service, fields["starts_at"], capacity)
+    fields = {**fields, "slot_id": slot.id, "starts_at": slot.starts_at}
     async with in_transaction() as conn:
-        if not await _take_place(fields["slot_id"], conn):
+        if not await _take_place(slot.id, conn):
             raise SlotFull(details=full)
         booking = await Booking.create(**fields, using_db=conn)
         await _event(conn, booking.id, "book", "", booking.state.value, booking.user_id)
-        await notify_state(conn, booking, booking.state, service_name)
+        await notify_state(conn, booking, booking.state, service.name)
     return booking
 
 

@@ -6,8 +6,9 @@ folded in through ``accounts.acts_for_unit_sql``), is the service's board entry 
 rule, ``notices.rules.live``, applied here to the row read), and how full is the slot, counting the
 holds of it that have run out. Asked one query at a time that was up to seven round trips per
 booking (the service, the unit, two household checks, the board entry, the slot, its lapsed
-holds); this is one. It only reads: a place is still taken only by the conditional update of the
-slot's counter (bookings.batch, bookings.booking), the one way into a slot."""
+holds); this is one. It only reads (on PostgreSQL it also draws the booking's id): a place is
+still taken only by the guarded update of the slot's counter (bookings.batch, bookings.booking),
+the one way into a slot."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ SELECT {service_columns},
     AND {household} THEN 1 ELSE 0 END AS member,
   s.id AS slot_id, s.taken AS taken, s.capacity AS slot_capacity,
   (SELECT COUNT(*) FROM bk_booking b WHERE b.slot_id = s.id AND b.state = :held
-     AND b.hold_expires_at <= :now) AS lapsed
+     AND b.hold_expires_at <= :now) AS lapsed, {booking_id} AS booking_id
 FROM bk_service svc
 LEFT JOIN notice n ON n.id = svc.notice_id AND n.scope = :scope AND n.compound_id = svc.compound_id
   AND n.category = :category
@@ -52,6 +53,10 @@ def _positional(sql: str, dialect: str) -> tuple[str, list[str]]:
 
 
 _BY_DIALECT: dict[str, tuple[str, list[str]]] = {}
+# On PostgreSQL the booking's id is drawn here, so that its write (bookings.batch_pg) can render the
+# booking's notification before the statement that inserts both; a booking refused after this read
+# leaves a gap in the ids, as a rolled back insert does.
+_NEXT_ID = "nextval(pg_get_serial_sequence('bk_booking', 'id'))"
 
 
 def _statement(dialect: str) -> tuple[str, list[str]]:
@@ -59,7 +64,11 @@ def _statement(dialect: str) -> tuple[str, list[str]]:
     found = _BY_DIALECT.get(dialect)
     if found is None:
         columns = ", ".join(f"svc.{c} AS svc__{c}" for c in Service._meta.db_fields)
-        sql = _SQL.format(service_columns=columns, household=acts_for_unit_sql(":user", ":unit"))
+        sql = _SQL.format(
+            service_columns=columns,
+            household=acts_for_unit_sql(":user", ":unit"),
+            booking_id=_NEXT_ID if dialect == "postgres" else "NULL",
+        )
         found = _BY_DIALECT[dialect] = _positional(sql, dialect)
     return found
 
@@ -73,6 +82,7 @@ class Gate:
     taken: int
     slot_capacity: int
     lapsed: int  # holds of the slot that have run out (their places are free to whoever books)
+    booking_id: int | None  # PostgreSQL: the id of the booking this read is for (None elsewhere)
 
 
 async def read(
@@ -108,4 +118,5 @@ async def read(
         taken=int(row["taken"] or 0),
         slot_capacity=int(row["slot_capacity"] or 0),
         lapsed=int(row["lapsed"] or 0),
+        booking_id=None if row["booking_id"] is None else int(row["booking_id"]),
     )

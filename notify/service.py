@@ -128,6 +128,20 @@ async def enqueue_many(
 ) -> int:
     """``enqueue`` for many subjects at once, (subject, user ids, params) each, written in a few bulk
     inserts (a billing run's thousands of bills). Returns the number of rows asked for."""
+    rows = outbox_rows(event, items, not_before=not_before)
+    if rows:
+        await Notification.bulk_create(rows, batch_size=500, ignore_conflicts=True, using_db=using_db)
+    return len(rows)
+
+
+def outbox_rows(
+    event: str,
+    items: Iterable[tuple[str, Iterable[int], Mapping[str, Any]]],
+    *,
+    not_before: datetime | None = None,
+) -> list[Notification]:
+    """The rows ``enqueue_many`` writes, not yet written: for a caller that inserts them in its own
+    statement of the change's transaction (ignoring a conflict on ``key``, as ``enqueue_many`` does)."""
     now = clock.now()
     if not_before is not None and not_before > now:
         now = not_before  # the row is due, and enters the inbox, then
@@ -150,9 +164,7 @@ async def enqueue_many(
             )
             for uid in sorted(set(user_ids))
         ]
-    if rows:
-        await Notification.bulk_create(rows, batch_size=500, ignore_conflicts=True, using_db=using_db)
-    return len(rows)
+    return rows
 
 
 async def withdraw_pending(event: str, subject: str, reason: str) -> int:

@@ -1,0 +1,157 @@
+"""A batch of bookings of one slot written on PostgreSQL in one statement (bookings.batch).
+
+Its round trips were the batch's cost, not its rows: BEGIN, the slot's locked read, the guarded
+update, the ids, the bookings, their events, their notifications, COMMIT, eight on the path every
+booker of the slot waits on (plus two to make the slot when it had no row yet). Here they are one
+statement, one implicit transaction:
+
+- ``cur`` locks the slot's row if it has one (``FOR UPDATE``: a batch of another process waits,
+  then reads the committed count), ``g`` grants as many of the batch as the places the rules give
+  it now (``capacity``) leave;
+- ``slot`` makes the row or raises its counter by the grant, through an upsert whose update is
+  guarded ``taken + granted <= capacity`` on the latest row version: the invariant stays in the
+  database, whatever ``g`` believed. A row another transaction made after this statement's snapshot
+  is not seen by ``cur``; then the guard may refuse, the statement writes nothing, and the caller
+  books each alone (bookings.batch.SlotMoved), so every refusal stays exact;
+- the bookings (their ids were drawn by the gate's read, bookings.gate), their events and their
+  notifications (rendered by notify.outbox_rows, a key already there is skipped as enqueue does)
+  are inserted for the granted ones only, from arrays, the bookings pointing at ``slot``'s row.
+  Foreign keys are checked at the end of the statement, when the rows exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise import connections
+from tortoise.models import Model
+
+from bookings.models import Booking, BookingEvent
+from notify.models import Notification
+
+_SLOT = """
+WITH cur AS (
+  SELECT taken FROM bk_slot WHERE service_id = $1::int AND starts_at = $2::timestamptz FOR UPDATE
+), g AS (
+  SELECT LEAST($4::int, GREATEST(0, $3::int - COALESCE((SELECT taken FROM cur), 0))) AS granted
+), slot AS (
+  INSERT INTO bk_slot AS s (service_id, starts_at, ends_at, capacity, taken)
+  SELECT $1::int, $2::timestamptz, $5::timestamptz, $3::int, granted FROM g WHERE granted > 0
+  ON CONFLICT (service_id, starts_at) DO UPDATE
+    SET capacity = EXCLUDED.capacity, taken = s.taken + EXCLUDED.taken
+    WHERE s.taken + EXCLUDED.taken <= EXCLUDED.capacity
+  RETURNING s.id, s.taken, s.capacity
+)"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """How rows of a model go into the statement: its columns (less the generated id unless given,
+    less those the statement fills itself) and the array types they travel in."""
+
+    table: str
+    names: tuple[str, ...]  # model field names
+    fields: tuple[Any, ...]  # their Tortoise fields
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+
+    @classmethod
+    def of(cls, model: type[Model], *, skip: tuple[str, ...] = (), with_id: bool = False) -> _Table:
+        meta = model._meta
+        names, columns, types = [], [], []
+        for name, column in meta.fields_db_projection.items():
+            if name in skip or (name == meta.pk_attr and not with_id):
+                continue
+            sql_type = meta.fields_map[name].get_for_dialect("postgres", "SQL_TYPE")
+            names.append(name)
+            columns.append(column)
+            types.append(sql_type.split("(")[0])  # no length in the cast: a long value fails the insert
+        fields = tuple(meta.fields_map[n] for n in names)
+        return cls(meta.db_table, tuple(names), fields, tuple(columns), tuple(types))
+
+    def insert(self, first: int, extra: dict[str, str] | None = None, conflict: str = "") -> str:
+        """``INSERT … SELECT`` of the arrays from parameter ``first`` on (the ords, then one array
+        per column), for the granted ords only; ``extra`` adds columns the statement computes."""
+        extra = extra or {}
+        arrays = ", ".join(f"${first + k}::{t}[]" for k, t in enumerate(("int", *self.types)))
+        into = ", ".join((*(f'"{c}"' for c in self.columns), *extra))
+        values = ", ".join((*(f'x."{c}"' for c in self.columns), *extra.values()))
+        aliases = ", ".join(("ord", *(f'"{c}"' for c in self.columns)))
+        return (
+            f"INSERT INTO {self.table} ({into}) SELECT {values} "  # noqa: S608 - the models' own names
+            f"FROM unnest({arrays}) AS x({aliases}), slot, g WHERE x.ord <= g.granted{conflict}"
+        )
+
+    def arrays(self, rows: Sequence[tuple[int, Model]]) -> list[list[Any]]:
+        """(ord, instance) pairs as the column arrays ``insert`` reads, as the ORM would write them."""
+        out: list[list[Any]] = [[ord_ for ord_, _ in rows]]
+        for name, f in zip(self.names, self.fields, strict=True):
+            out.append([f.to_db_value(getattr(obj, name), obj) for _, obj in rows])
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    sql: str
+    bookings: _Table
+    events: _Table
+    notifications: _Table
+
+
+_BUILT: list[_Statement] = []
+
+
+def _statement() -> _Statement:
+    """Built on first use: the columns are known once Tortoise has set its models up."""
+    if not _BUILT:
+        bookings = _Table.of(Booking, skip=("slot_id",), with_id=True)
+        events = _Table.of(BookingEvent)
+        notifications = _Table.of(Notification)
+        at = 6
+        b = bookings.insert(at, {'"slot_id"': "slot.id"})
+        at += 1 + len(bookings.columns)
+        e = events.insert(at)
+        at += 1 + len(events.columns)
+        n = notifications.insert(at, conflict=" ON CONFLICT (key) DO NOTHING")
+        sql = (
+            f"{_SLOT}, b AS ({b}), e AS ({e}), n AS ({n})\n"
+            "SELECT g.granted, slot.id, slot.taken, slot.capacity FROM g LEFT JOIN slot ON true"
+        )
+        _BUILT.append(_Statement(sql, bookings, events, notifications))
+    return _BUILT[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    granted: int  # the first ``granted`` of the batch have their place, the others none
+    slot_id: int | None  # None: nothing was written (no place, or the guard refused: see ``moved``)
+    full: bool  # the slot had no place left when the statement committed
+    moved: bool  # places were granted but the guarded upsert refused them: nothing was written
+
+
+async def write(
+    *,
+    service_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    capacity: int,
+    bookings: list[Booking],
+    events: list[tuple[int, BookingEvent]],
+    notifications: list[tuple[int, Notification]],
+) -> Outcome:
+    """Write the batch (``bookings`` in order, ord 1 first; events and notifications with the ord of
+    their booking): the first as many as the slot has places get them, in one statement."""
+    st = _statement()
+    args: list[Any] = [service_id, starts_at, capacity, len(bookings), ends_at]
+    args += st.bookings.arrays(list(enumerate(bookings, 1)))
+    args += st.events.arrays(events)
+    args += st.notifications.arrays(notifications)
+    conn = connections.get("default")
+    _, rows = await conn.execute_query(st.sql, args)
+    granted, slot_id, taken, slot_capacity = rows[0]
+    if slot_id is None:
+        return Outcome(0, None, granted == 0, granted > 0)
+    return Outcome(int(granted), int(slot_id), int(taken) >= int(slot_capacity), False)
