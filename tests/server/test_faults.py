@@ -21,6 +21,7 @@ from core.errors import CacheUnavailable
 from miniprogram_api.endpoint import PUBLIC, Call, endpoint
 from server.errors import error_response, unavailable_for
 from tests.conftest import ON_POSTGRES, free_port
+from tests.server.test_outages import ask, keep_asking
 
 
 def _begin_class() -> type:
@@ -133,17 +134,23 @@ def add_cache_route(app: Sanic) -> None:
     app.blueprint(bp)
 
 
-async def test_redis_down_is_503_and_a_restart_is_back_at_once(serve, own_redis) -> None:
+async def test_redis_down_is_503_and_a_restart_is_back_within_a_second(serve, own_redis) -> None:
     port, started = own_redis
     cache = RedisCache(f"redis://127.0.0.1:{port}/0", prefix="fault:")
     server = await serve(add_cache_route, cache=cache)
+    probe = "/api/v1/probe"
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-        warm = await asyncio.gather(*(http.get("/api/v1/probe") for _ in range(20)))
-        assert {r.status_code for r in warm} == {200}
+        warm = await asyncio.gather(*(ask(http, probe) for _ in range(40)))  # 40 pooled connections
+        assert {a.status for a in warm} == {200}
+        # What a burst of 40 costs here when all is well (client and server share one loop on a busy
+        # machine: a few tenths of a second), the yardstick for the burst after the restart.
+        normal = max(a.done for a in warm) - min(a.sent for a in warm)
 
         started[-1].kill()
         started[-1].wait()
-        down = await asyncio.gather(*(http.get("/api/v1/probe") for _ in range(20)))
+        # Fewer requests than the pool holds: the others stay in the pool, closed by the Redis that
+        # died, and must be found dead and replaced after the restart without an error (issue 11).
+        down = await asyncio.gather(*(http.get(probe) for _ in range(20)))
         ready = await http.get("/ready")
         assert {r.status_code for r in down} == {503}
         assert {r.json()["code"] for r in down} == {"cache_unavailable"}
@@ -157,13 +164,17 @@ async def test_redis_down_is_503_and_a_restart_is_back_at_once(serve, own_redis)
             )
         )
         await _wait_for_port(port)
-        back = time.monotonic()
-        again = await asyncio.gather(*(http.get("/api/v1/probe") for _ in range(40)))
-        assert {r.status_code for r in again} == {200}  # the stale pooled connections never answer 500
-        assert (await http.get("/ready")).status_code == 200
-        # Every answer above is a 200 already (no retry wait, no stale connection); the bound only catches
-        # a pool that would hang on its dead connections (the 20 s seen in issue 11), not a slow machine.
-        assert time.monotonic() - back < 10.0
+        back = time.monotonic()  # Redis accepts connections again
+        again = await asyncio.gather(*(ask(http, probe) for _ in range(40)))  # takes every pooled one
+        after = await keep_asking(http, [(probe, None), ("/ready", None)], 1.0)
+        assert {a.status for a in again} == {200}, again  # a stale pooled connection never answers 500
+        assert {a.status for a in after} == {200}, after
+        burst = max(a.done for a in again) - back
+        print(f"redis restart: the burst of 40 answered in {burst:.3f} s (when all is well: {normal:.3f} s)")
+        # Back to normal within a second: the burst sent at the restart is all answered within a second
+        # more than the same burst takes when all is well (a retry wait or a pool that hangs on its
+        # dead connections, the 20 s of issue 11, would not be).
+        assert burst < normal + 1.0, (burst, normal)
     await cache.close()
 
 
