@@ -182,7 +182,14 @@ async def _backends(url: str) -> list[int]:
         return []
     import asyncpg
 
-    conn = await asyncpg.connect(url)
+    for _ in range(10):  # a shared server may be at its connection limit for a moment
+        try:
+            conn = await asyncpg.connect(url)
+            break
+        except asyncpg.TooManyConnectionsError:
+            await asyncio.sleep(1)
+    else:
+        return []
     try:
         rows = await conn.fetch(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
