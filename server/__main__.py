@@ -11,6 +11,11 @@ from pathlib import Path
 
 from config.settings import Settings, SettingsError, load_settings
 
+# Sanic's worker manager shuts everything down when a worker has not reported ready within 30 s (a
+# class constant, in tenths of a second). A worker imports the whole app and connects to the database
+# first; on a loaded host that can take longer, and a server that kills itself at start helps nobody.
+WORKER_START_SECONDS = 120
+
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     from sanic import Sanic
@@ -31,6 +36,10 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
             "set REDIS_URL for more than one worker",
             file=sys.stderr,
         )
+    from sanic.worker.manager import WorkerManager
+    from sanic.worker.process import WorkerProcess
+
+    WorkerManager.THRESHOLD = WorkerProcess.THRESHOLD = WORKER_START_SECONDS * 10
     loader = AppLoader(factory=partial(create_app, settings, name="wuye"))
     app = loader.load()
     app.prepare(host=host, port=port, workers=workers, access_log=False)
