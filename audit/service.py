@@ -103,14 +103,7 @@ async def _append_locked(
     payload: dict[str, Any],
     at: datetime | None,
 ) -> dict[str, Any]:
-    head = await AuditHead.filter(stream=stream).using_db(conn).select_for_update().first()
-    if head is None:
-        # A new stream: create the head inside a savepoint. If another appender created it first,
-        # our insert fails; retry from the top and lock theirs.
-        async with in_transaction() as sp:
-            await AuditHead.create(stream=stream, seq=0, hash=GENESIS, updated_at=clock.now(), using_db=sp)
-        head = await AuditHead.filter(stream=stream).using_db(conn).select_for_update().first()
-        assert head is not None
+    head = await _locked_head(conn, stream)
     moment = at or clock.now()
     event: dict[str, Any] = {
         "stream": stream,
@@ -134,6 +127,102 @@ async def _append_locked(
     if updated != 1:
         raise IntegrityError("audit head moved underneath us")
     return event
+
+
+async def _locked_head(conn: Any, stream: str) -> AuditHead:
+    head = await AuditHead.filter(stream=stream).using_db(conn).select_for_update().first()
+    if head is None:
+        # A new stream: create the head inside a savepoint. If another appender created it first,
+        # our insert fails; retry from the top and lock theirs.
+        async with in_transaction() as sp:
+            await AuditHead.create(stream=stream, seq=0, hash=GENESIS, updated_at=clock.now(), using_db=sp)
+        head = await AuditHead.filter(stream=stream).using_db(conn).select_for_update().first()
+        assert head is not None
+    return head
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One event of ``append_many``."""
+
+    action: str
+    subject: str
+    payload: dict[str, Any]
+    at: datetime
+
+
+_APPEND_MANY_PG = """WITH e AS (
+  INSERT INTO audit_event (stream, seq, at, actor, actor_name, action, subject, payload, request_id,
+                           prev_hash, hash)
+  SELECT $1, x.seq, x.at, $8, $9, x.action, x.subject, x.payload::jsonb, $13, x.prev_hash, x.hash
+  FROM unnest($6::bigint[], $7::timestamptz[], $10::text[], $11::text[], $12::text[], $14::text[],
+              $15::text[]) AS x(seq, at, action, subject, payload, prev_hash, hash)
+)
+UPDATE audit_head SET seq = $3, hash = $4, updated_at = $5 WHERE stream = $1 AND seq = $2 RETURNING seq"""
+
+
+async def append_many(stream: str, entries: list[Entry], *, actor: Actor) -> list[dict[str, Any]]:
+    """Append ``entries`` to ``stream`` in order, in the caller's transaction (required, as for
+    ``append(savepoint=False)``): the head is locked and read once, the events are one insert and
+    the head is moved once. A failure fails the caller's transaction."""
+    conn = connections.get("default")
+    if not isinstance(conn, TransactionalDBClient):
+        raise RuntimeError("audit.append_many needs the caller's transaction")
+    head = await _locked_head(conn, stream)
+    seq, prev, events = head.seq, head.hash, []
+    for entry in entries:
+        seq += 1
+        event: dict[str, Any] = {
+            "stream": stream,
+            "seq": seq,
+            "at": clock.iso_utc(entry.at),
+            "actor": actor.id,
+            "actor_name": actor.name,
+            "action": entry.action,
+            "subject": entry.subject,
+            "payload": loads(dumps(entry.payload)),
+            "request_id": actor.request_id,
+            "prev_hash": prev,
+        }
+        event["hash"] = prev = event_hash(event)
+        events.append(event)
+    if not events:
+        return []
+    if conn.capabilities.dialect == "postgres":  # the events and the head's move, one statement
+        fields = AuditEvent._meta.fields_map
+        rows = await conn.execute_query_dict(
+            _APPEND_MANY_PG,
+            [
+                stream,
+                head.seq,
+                seq,
+                prev,
+                clock.now(),
+                [e["seq"] for e in events],
+                [x.at for x in entries],
+                actor.id,
+                actor.name,
+                [e["action"] for e in events],
+                [e["subject"] for e in events],
+                [fields["payload"].to_db_value(e["payload"], AuditEvent) for e in events],
+                actor.request_id,
+                [e["prev_hash"] for e in events],
+                [e["hash"] for e in events],
+            ],
+        )
+        updated = len(rows)
+    else:
+        await AuditEvent.bulk_create(
+            [AuditEvent(**{**e, "at": x.at}) for e, x in zip(events, entries, strict=True)], using_db=conn
+        )
+        updated = (
+            await AuditHead.filter(stream=stream, seq=head.seq)
+            .using_db(conn)
+            .update(seq=seq, hash=prev, updated_at=clock.now())
+        )
+    if updated != 1:
+        raise IntegrityError("audit head moved underneath us")
+    return events
 
 
 async def events(stream: str, *, after_seq: int = 0, limit: int | None = None) -> list[dict[str, Any]]:

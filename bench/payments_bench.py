@@ -17,7 +17,8 @@ at a time:
 - bare insert + verify: that insert and our client's verification and decryption of one notification
   (signature check, replay guard, AES-GCM): the least any notification handling must do;
 - (2) take notification: payments.notify.take (verify, decrypt, check against our order, mark paid,
-  bills, ledger entry chained, receipt);
+  bills, ledger entry chained, receipt), and how many notifications a transaction settled on average
+  (payments.settle_batch: those of one payee that arrive together share one);
 - then PROFILED more notifications taken one at a time: the SQL statements of each (Tortoise's query
   log; BEGIN, SAVEPOINT and COMMIT are not in it) and the time of the signature check and of the
   decryption alone;
@@ -142,7 +143,7 @@ async def _alternate(n: int, concurrency: int, rounds: int, makers: list[object]
 async def main(n: int, concurrency: int, url: str, rounds: int = 3) -> None:
     from accounts.models import Building, Community, Compound, Owner, Ownership, PropertyCompany, Unit, User
     from notices import service as notices
-    from payments import billing, notify, orders, setup
+    from payments import billing, notify, orders, settle_batch, setup
     from payments.models import Bill, BillingRun, LedgerEntry
     from payments.rules import ItemKind
     from wechat.pay.client import WeChatPayClient
@@ -296,7 +297,9 @@ async def main(n: int, concurrency: int, url: str, rounds: int = 3) -> None:
             answer = await notify.take(client, real[i].headers, real[i].body, now=clock.now())
             assert answer.status == 204, answer
 
+        before = settle_batch.transactions()
         ins2, ins_verify, taking = await _alternate(n, concurrency, rounds, [bare, bare_verify, take])
+        batches = settle_batch.transactions() - before
         assert await LedgerEntry.all().count() == n
         profile = await _profile(client, later)
         assert await LedgerEntry.all().count() == n + PROFILED
@@ -315,7 +318,7 @@ async def main(n: int, concurrency: int, url: str, rounds: int = 3) -> None:
         print(f"bare insert + verify       {ins_verify:8.0f}/s   ({ins_verify / ins2:.2f} of a bare insert)")
         print(
             f"take notification          {taking:8.0f}/s   ({taking / ins2:.2f} of a bare insert, "
-            f"{taking / ins_verify:.2f} of bare insert + verify)"
+            f"{taking / ins_verify:.2f} of bare insert + verify; {n / batches:.1f} a transaction)"
         )
         print(f"take notification, {profile}", end="")
         print(

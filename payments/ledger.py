@@ -47,22 +47,12 @@ async def chain(
     changes the order or refund; outside one it is refused) and return the entry's columns, its
     ``chain_hash`` included, for the caller to insert in that transaction (``record`` does both).
     ``bill_ids``: the order's bills when the caller has them already (else they are read)."""
-    unit, payee = f"unit:{order.unit_id}", f"payee:{order.payee_id}"
     bills: list[Any] = (
         bill_ids
         if bill_ids is not None
         else list(await OrderBill.filter(order_id=order.id).values_list("bill_id", flat=True))
     )
-    entry: dict[str, Any] = {
-        "key": f"payment:{order.id}" if refund is None else f"refund:{refund.id}",
-        "kind": kind.value,
-        "debit": unit if kind is LedgerKind.PAYMENT else payee,
-        "credit": payee if kind is LedgerKind.PAYMENT else unit,
-        "amount_fen": amount_fen,
-        "order_id": order.id,
-        "bill_id": int(bills[0]) if len(bills) == 1 else None,
-        "refund_id": refund.id if refund is not None else None,
-    }
+    entry = _entry(order, kind, amount_fen, refund, bills)
     event = await audit.append(
         stream(order.payee_id),
         f"ledger.{kind.value}",
@@ -74,13 +64,60 @@ async def chain(
         # a savepoint around the append would only add two statements inside that lock.
         savepoint=False,
     )
+    return _columns(order, entry, at, event["hash"])
+
+
+def _entry(
+    order: PaymentOrder, kind: LedgerKind, amount_fen: int, refund: RefundRecord | None, bills: list[Any]
+) -> dict[str, Any]:
+    """The entry's chained fields (the event's payload)."""
+    unit, payee = f"unit:{order.unit_id}", f"payee:{order.payee_id}"
+    return {
+        "key": f"payment:{order.id}" if refund is None else f"refund:{refund.id}",
+        "kind": kind.value,
+        "debit": unit if kind is LedgerKind.PAYMENT else payee,
+        "credit": payee if kind is LedgerKind.PAYMENT else unit,
+        "amount_fen": amount_fen,
+        "order_id": order.id,
+        "bill_id": int(bills[0]) if len(bills) == 1 else None,
+        "refund_id": refund.id if refund is not None else None,
+    }
+
+
+def _columns(order: PaymentOrder, entry: dict[str, Any], at: datetime, chain_hash: str) -> dict[str, Any]:
     return {
         **entry,
         "payee_id": order.payee_id,
         "compound_id": order.compound_id,
         "at": at,
-        "chain_hash": event["hash"],
+        "chain_hash": chain_hash,
     }
+
+
+async def chain_payments(
+    payee_id: int, paid: list[tuple[PaymentOrder, datetime, list[int]]]
+) -> list[dict[str, Any]]:
+    """``chain`` for the payments of several orders of one payee (each with its paid time and its
+    bills), chained in this order as consecutive events of the payee's stream: its head is locked and
+    read once, the events are one insert (audit.append_many). Inside the transaction that marks
+    them paid; returns each entry's columns, as ``chain`` does."""
+    entries = []
+    for order, _, bills in paid:
+        if order.payee_id != payee_id:
+            raise ValueError(f"order {order.id} is not of payee {payee_id}")
+        entries.append(_entry(order, LedgerKind.PAYMENT, order.amount_fen, None, bills))
+    events = await audit.append_many(
+        stream(payee_id),
+        [
+            audit.Entry(f"ledger.{LedgerKind.PAYMENT.value}", entry["key"], entry, at)
+            for entry, (_, at, _) in zip(entries, paid, strict=True)
+        ],
+        actor=SYSTEM,
+    )
+    return [
+        _columns(order, entry, at, event["hash"])
+        for entry, (order, at, _), event in zip(entries, paid, events, strict=True)
+    ]
 
 
 async def record(

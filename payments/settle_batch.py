@@ -1,0 +1,344 @@
+"""Payments of one payee that arrive together, settled in one transaction ("group commit").
+
+Settling a payment is mostly per transaction, not per row: every payment of a payee locks the
+payee's ledger chain head (its audit stream's head) and receipt counter until its commit, so on
+PostgreSQL the payee's notifications queue there one commit after another, and on SQLite the one
+connection is held for the whole transaction. So payments that arrive while an earlier transaction
+of their payee is being written wait and go together in the next one; at low load a batch holds one
+payment and nothing waits (bookings.batch and voting.batch_cast batch the same way).
+
+One transaction per batch, each step one statement for the whole batch on PostgreSQL: the orders
+still created, ours (sub_mchid, amount) are locked in id order and moved ``created → paid`` by one
+conditional UPDATE (so a payment is taken exactly once, whatever else runs: a result naming an order
+twice moves it once, and one whose order did not move is told so and goes the general way, which
+says why), their lines read, their bills marked paid, the purposes' handlers called (in the
+transaction, as for one payment), the ledger entries chained in the batch's order as consecutive
+events of the payee's stream (its head locked and read once), the entries inserted, the receipt
+counter counted up by the batch's size and the receipts numbered from it in the same order. If the
+transaction fails, the caller settles each payment of the batch alone (settle.apply_result), so one
+bad payment never takes the others down with it.
+
+Batches are keyed by the result's sub_mchid (one payee's: sub_mchid is unique per payee, and the
+order's must be the result's); the orders of a batch are still grouped by their payee.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from core import clock
+from core.loops import PerLoop
+from payments import ledger, purpose_registry
+from payments.models import BILLS, Bill, LedgerEntry, OrderBill, PaymentOrder, Receipt
+from payments.rules import BillStatus, OrderState
+from wechat.pay.protocol import Transaction
+
+MAX_BATCH = 32  # payments per transaction
+
+
+@dataclass(frozen=True, slots=True)
+class Paying:
+    """A verified paid result of ours (sp_mchid, sp_appid, currency checked) and its paid time."""
+
+    txn: Transaction
+    paid_at: datetime
+
+
+@dataclass(slots=True)
+class _Job:
+    paying: Paying
+    done: asyncio.Future[bool] = field(repr=False)
+
+
+class BatchFailed(Exception):
+    """The transaction of a payment's batch failed and rolled back; ``alone``: the batch held only
+    this payment (so settling it alone again would do the same)."""
+
+    def __init__(self, error: BaseException, *, alone: bool) -> None:
+        super().__init__(str(error))
+        self.error, self.alone = error, alone
+
+
+class _Writer:
+    """The payments of one event loop waiting to be settled, by sub_mchid, and the writers at work
+    (one transaction at a time per payee: they would queue on its chain head anyway)."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, list[_Job]] = defaultdict(list)
+        self.writing: dict[str, asyncio.Task[None]] = {}  # referenced while they run
+        self.transactions = 0
+
+    def submit(self, job: _Job) -> None:
+        key = job.paying.txn.sub_mchid
+        self.waiting[key].append(job)
+        if key not in self.writing:
+            self.writing[key] = asyncio.get_running_loop().create_task(self._write(key))
+
+    async def _write(self, key: str) -> None:
+        batch: list[_Job] = []
+        try:
+            while self.waiting.get(key):
+                jobs = self.waiting[key]
+                batch, self.waiting[key] = jobs[:MAX_BATCH], jobs[MAX_BATCH:]
+                self.transactions += 1
+                try:
+                    moved = await settle_together([job.paying for job in batch])
+                except Exception as exc:  # rolled back as a whole: each alone, by the caller
+                    for job in batch:
+                        if not job.done.done():
+                            job.done.set_exception(BatchFailed(exc, alone=len(batch) == 1))
+                else:
+                    for job, one in zip(batch, moved, strict=True):
+                        if not job.done.done():
+                            job.done.set_result(one)
+                batch = []
+        finally:
+            # Cancelled (shutdown): whoever still waits is cancelled too, not left hanging.
+            for job in batch + self.waiting.pop(key, []):
+                if not job.done.done():
+                    job.done.cancel()
+            self.writing.pop(key, None)
+
+
+_writer = PerLoop(_Writer).get
+
+
+async def settle(paying: Paying) -> bool:
+    """Settle a paid result in the next transaction of its payee: True when it moved its order
+    ``created → paid`` (and everything that brings is committed), False when that order did not
+    move (not ours, a mismatch, paid already, closed: the caller reads why). Raises BatchFailed."""
+    done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    _writer().submit(_Job(paying, done))
+    return await done
+
+
+def transactions() -> int:
+    """How many transactions this event loop's writer has opened (tests check payments share them)."""
+    return _writer().transactions
+
+
+async def settle_together(batch: list[Paying]) -> list[bool]:
+    """Settle ``batch`` in one transaction (also used for one payment alone); for each, whether it
+    moved its order. A result naming an order already named earlier in the batch moves nothing."""
+    firsts: dict[str, Paying] = {}
+    for paying in batch:
+        firsts.setdefault(paying.txn.out_trade_no, paying)
+    async with in_transaction() as conn:
+        marked, lines = await _mark_paid(conn, list(firsts.values()))
+        # in the batch's order: the chain's, the receipts' and the handlers'
+        settled = [(marked[no], p) for no, p in firsts.items() if no in marked]
+        if settled:
+            # A purpose nobody registered raises here: the transaction (its bills paid) is rolled back.
+            for order, _ in settled:
+                purpose_registry.check_registered(order)
+            for order, p in settled:
+                await purpose_registry.dispatch(order, "paid", p.paid_at, transaction_id=p.txn.transaction_id)
+            # Last, as they lock per-payee rows (the payee's chain head, its receipt counter) until
+            # the commit: payments of one payee queue there, and only there.
+            by_payee: dict[int, list[tuple[PaymentOrder, Paying]]] = defaultdict(list)
+            for order, p in settled:
+                by_payee[order.payee_id].append((order, p))
+            for payee_id in sorted(by_payee):
+                paid = by_payee[payee_id]
+                entries = await ledger.chain_payments(
+                    payee_id, [(o, p.paid_at, [line["bill_id"] for line in lines[o.id]]) for o, p in paid]
+                )
+                await _entries_and_receipts(conn, payee_id, paid, entries, lines)
+    return [
+        paying is firsts[paying.txn.out_trade_no] and paying.txn.out_trade_no in marked for paying in batch
+    ]
+
+
+def _db(field: str, value: Any) -> Any:
+    """``value`` as Tortoise stores it in PaymentOrder's ``field`` (the same text on SQLite)."""
+    return PaymentOrder._meta.fields_map[field].to_db_value(value, PaymentOrder)
+
+
+# The orders locked in id order (two batches naming the same orders never wait for each other
+# crosswise), then moved where they are still created and their sub_mchid and amount are the
+# result's; their bills marked paid and their lines (what the receipt shows) read in the same
+# statement (the lines' columns are not among those it changes).
+_MARK_PAID_PG = """WITH i AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::timestamptz[])
+    AS i(out_trade_no, sub_mchid, amount_fen, transaction_id, paid_at)
+), locked AS (
+  SELECT o.id FROM pay_order o WHERE o.out_trade_no = ANY($1::text[]) AND o.state = $7 ORDER BY o.id FOR UPDATE
+), m AS (
+  UPDATE pay_order o SET state = $6, paid_at = i.paid_at, transaction_id = i.transaction_id
+  FROM i WHERE o.id IN (SELECT id FROM locked) AND o.out_trade_no = i.out_trade_no
+    AND o.state = $7 AND o.sub_mchid = i.sub_mchid AND o.amount_fen = i.amount_fen
+  RETURNING o.*
+), b AS (
+  UPDATE pay_bill b SET status = $8, paid_order_id = m.id, pending_order_id = NULL, paid_at = m.paid_at
+  FROM pay_order_bill ob JOIN m ON m.id = ob.order_id WHERE b.id = ob.bill_id
+)
+SELECT m.*, (
+  SELECT coalesce(json_agg(json_build_object('bill_id', ob.bill_id, 'item', it.name, 'period', bl.period,
+                                             'amount_fen', ob.amount_fen) ORDER BY ob.id), '[]')::text
+  FROM pay_order_bill ob JOIN pay_bill bl ON bl.id = ob.bill_id JOIN pay_fee_item it ON it.id = bl.item_id
+  WHERE ob.order_id = m.id
+) AS bill_lines__ FROM m"""
+_MARK_PAID_SQLITE = (
+    'UPDATE "pay_order" SET "state"=?,"paid_at"=?,"transaction_id"=? '
+    'WHERE "out_trade_no"=? AND "state"=? AND "sub_mchid"=? AND "amount_fen"=? RETURNING *'
+)
+
+Lines = dict[int, list[dict[str, Any]]]  # an order's lines with what the receipt shows, by order id
+
+
+async def _mark_paid(conn: Any, batch: list[Paying]) -> tuple[dict[str, PaymentOrder], Lines]:
+    """created → paid for the orders the results name (distinct), where still created and their
+    sub_mchid and amount are the result's, and their bills paid: the orders moved, as they now are,
+    by out_trade_no, and their lines."""
+    paid, created = _db("state", OrderState.PAID), _db("state", OrderState.CREATED)
+    if conn.capabilities.dialect == "postgres":
+        rows = await conn.execute_query_dict(
+            _MARK_PAID_PG,
+            [
+                [p.txn.out_trade_no for p in batch],
+                [p.txn.sub_mchid for p in batch],
+                [p.txn.amount_total for p in batch],
+                [p.txn.transaction_id for p in batch],
+                [p.paid_at for p in batch],
+                paid,
+                created,
+                Bill._meta.fields_map["status"].to_db_value(BillStatus.PAID, Bill),
+            ],
+        )
+        lines: Lines = {}
+        orders = {}
+        for row in rows:
+            found = json.loads(row.pop("bill_lines__"))
+            order = PaymentOrder._init_from_db(**row)
+            orders[order.out_trade_no], lines[order.id] = order, found
+        return orders, lines
+    # SQLite: one connection, statements cheap: one by one
+    rows = []
+    for p in batch:
+        values = [paid, _db("paid_at", p.paid_at), p.txn.transaction_id, p.txn.out_trade_no, created]
+        rows += await conn.execute_query_dict(
+            _MARK_PAID_SQLITE, [*values, p.txn.sub_mchid, p.txn.amount_total]
+        )
+    orders = {o.out_trade_no: o for o in (PaymentOrder._init_from_db(**row) for row in rows)}
+    at = {p.txn.out_trade_no: p.paid_at for p in batch}
+    lines = await _lines([o.id for o in orders.values()])
+    for order in orders.values():
+        if lines[order.id]:
+            await Bill.filter(id__in=[line["bill_id"] for line in lines[order.id]]).update(
+                status=BillStatus.PAID,
+                paid_order_id=order.id,
+                pending_order_id=None,
+                paid_at=at[order.out_trade_no],
+            )
+    return orders, lines
+
+
+async def _lines(order_ids: list[int]) -> Lines:
+    """Each order's lines, in one query (joined)."""
+    found: Lines = {order_id: [] for order_id in order_ids}
+    for order_id, bill_id, amount, period, name in (
+        await OrderBill.filter(order_id__in=order_ids)
+        .order_by("id")
+        .values_list("order_id", "bill_id", "amount_fen", "bill__period", "bill__item__name")
+    ):
+        found[int(order_id)].append(
+            {"bill_id": int(bill_id), "item": str(name), "period": str(period), "amount_fen": int(amount)}
+        )
+    return found
+
+
+def receipt_number(payee_id: int, at: datetime, seq: int) -> str:
+    return f"{payee_id:04d}-{clock.to_local(at).year}-{seq:07d}"
+
+
+def _receipt_lines(order: PaymentOrder, bill_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = []
+    if order.purpose != BILLS:
+        lines.append(
+            {"bill_id": None, "item": order.description, "period": None, "amount_fen": order.amount_fen}
+        )
+    return lines + bill_lines
+
+
+# The ledger entries, the counter counted up by the batch's size and the receipts numbered from it in
+# the batch's order, in one statement (a data-modifying WITH runs once, referenced or not); a number
+# is its prefix and its sequence number padded to at least 7 digits, as receipt_number() writes it.
+_ENTRIES_AND_RECEIPTS_PG = """WITH l AS (
+  INSERT INTO pay_ledger_entry ("payee_id", "key", "kind", "debit", "credit", "amount_fen", "order_id",
+                                "bill_id", "refund_id", "compound_id", "at", "chain_hash")
+  SELECT $1, e.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::int[], $9::int[],
+                             $10::int[], $11::int[], $12::timestamptz[], $13::text[]) AS e
+), s AS (
+  UPDATE pay_payee SET receipt_seq = receipt_seq + $2 WHERE id = $1 RETURNING receipt_seq
+)
+INSERT INTO pay_receipt (payee_id, seq, number, order_id, unit_id, amount_fen, lines, issued_at)
+SELECT $1, n.seq, r.prefix || lpad(n.seq::text, greatest(7, length(n.seq::text)), '0'),
+       r.order_id, r.unit_id, r.amount_fen, r.lines::jsonb, r.issued_at
+FROM unnest($14::int[], $15::text[], $8::int[], $16::int[], $7::bigint[], $17::text[], $12::timestamptz[])
+       AS r(ord, prefix, order_id, unit_id, amount_fen, lines, issued_at)
+CROSS JOIN s CROSS JOIN LATERAL (SELECT s.receipt_seq - $2 + r.ord AS seq) n
+RETURNING seq"""
+_NEXT_SEQ_SQLITE = "UPDATE pay_payee SET receipt_seq = receipt_seq + ? WHERE id = ? RETURNING receipt_seq"
+
+
+async def _entries_and_receipts(
+    conn: Any,
+    payee_id: int,
+    paid: list[tuple[PaymentOrder, Paying]],
+    entries: list[dict[str, Any]],
+    bill_lines: dict[int, list[dict[str, Any]]],
+) -> None:
+    """The chained entries and the orders' receipts, numbered by the payee's counter (counted up by
+    the batch's size; the row stays locked until the commit, so numbers are gapless and never
+    repeat), in the batch's order."""
+    n = len(paid)
+    lines = [_receipt_lines(order, bill_lines[order.id]) for order, _ in paid]
+    if conn.capabilities.dialect == "postgres":
+        kept, receipt = LedgerEntry._meta.fields_map, Receipt._meta.fields_map
+        await conn.execute_query(
+            _ENTRIES_AND_RECEIPTS_PG,
+            [
+                payee_id,
+                n,
+                *(
+                    [e[k] for e in entries]
+                    for k in ("key", "kind", "debit", "credit", "amount_fen", "order_id")
+                ),
+                [e["bill_id"] for e in entries],
+                [e["refund_id"] for e in entries],
+                [e["compound_id"] for e in entries],
+                [kept["at"].to_db_value(e["at"], LedgerEntry) for e in entries],
+                [e["chain_hash"] for e in entries],
+                list(range(1, n + 1)),
+                [receipt_number(payee_id, p.paid_at, 0)[: -len("0000000")] for _, p in paid],
+                [order.unit_id for order, _ in paid],
+                [receipt["lines"].to_db_value(x, Receipt) for x in lines],
+            ],
+        )
+        return
+    await LedgerEntry.bulk_create([LedgerEntry(**entry) for entry in entries], using_db=conn)
+    rows = await conn.execute_query_dict(_NEXT_SEQ_SQLITE, [n, payee_id])
+    first = int(rows[0]["receipt_seq"]) - n + 1
+    await Receipt.bulk_create(
+        [
+            Receipt(
+                payee_id=payee_id,
+                seq=first + k,
+                number=receipt_number(payee_id, p.paid_at, first + k),
+                order_id=order.id,
+                unit_id=order.unit_id,
+                amount_fen=order.amount_fen,
+                lines=x,
+                issued_at=p.paid_at,
+            )
+            for k, ((order, p), x) in enumerate(zip(paid, lines, strict=True))
+        ],
+        using_db=conn,
+    )
