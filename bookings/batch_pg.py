@@ -50,7 +50,8 @@ WITH cur AS (
 @dataclass(frozen=True, slots=True)
 class _Table:
     """How rows of a model go into the statement: its columns (less the generated id unless given,
-    less those the statement fills itself) and the array types they travel in."""
+    less those the statement fills itself) and their types (each column travels as a text array,
+    cast in the statement)."""
 
     table: str
     names: tuple[str, ...]  # model field names
@@ -76,21 +77,36 @@ class _Table:
         """``INSERT … SELECT`` of the arrays from parameter ``first`` on (the ords, then one array
         per column), for the granted ords only; ``extra`` adds columns the statement computes."""
         extra = extra or {}
-        arrays = ", ".join(f"${first + k}::{t}[]" for k, t in enumerate(("int", *self.types)))
+        arrays = ", ".join(f"${first + k}::text[]" for k in range(1 + len(self.columns)))
         into = ", ".join((*(f'"{c}"' for c in self.columns), *extra))
-        values = ", ".join((*(f'x."{c}"' for c in self.columns), *extra.values()))
+        values = ", ".join(
+            (*(f'x."{c}"::{t}' for c, t in zip(self.columns, self.types, strict=True)), *extra.values())
+        )
         aliases = ", ".join(("ord", *(f'"{c}"' for c in self.columns)))
         return (
             f"INSERT INTO {self.table} ({into}) SELECT {values} "  # noqa: S608 - the models' own names
-            f"FROM unnest({arrays}) AS x({aliases}), slot, g WHERE x.ord <= g.granted{conflict}"
+            f"FROM unnest({arrays}) AS x({aliases}), slot, g WHERE x.ord::int <= g.granted{conflict}"
         )
 
-    def arrays(self, rows: Sequence[tuple[int, Model]]) -> list[list[Any]]:
+    def arrays(self, rows: Sequence[tuple[int, Model]]) -> list[list[str | None]]:
         """(ord, instance) pairs as the column arrays ``insert`` reads, as the ORM would write them."""
-        out: list[list[Any]] = [[ord_ for ord_, _ in rows]]
+        out: list[list[str | None]] = [[str(ord_) for ord_, _ in rows]]
         for name, f in zip(self.names, self.fields, strict=True):
-            out.append([f.to_db_value(getattr(obj, name), obj) for _, obj in rows])
+            out.append([_text(f.to_db_value(getattr(obj, name), obj)) for _, obj in rows])
         return out
+
+
+def _text(value: Any) -> str | None:
+    """A value as PostgreSQL reads it from text (the arrays travel as text[]: asyncpg knows that
+    type without asking the server, which it does on each new connection for every other array
+    type, some 20-30 ms a type)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
 @dataclass(frozen=True, slots=True)
