@@ -31,6 +31,7 @@ from wechat.protocol import WeChatApi
 
 log = logging.getLogger("wuye.jobs")
 
+QUEUE_NAME = "wuye:jobs"  # the arq queue (a Redis sorted set) every worker schedules into
 JOB_TIMEOUT = 60.0  # a job stuck on the database is abandoned; the next period tries again
 ALERT_FAILURES = 3  # consecutive failures from which a job is listed as failing for supervisors
 
@@ -281,7 +282,7 @@ def worker_settings(queue_url: str, make_context: Callable[[], Awaitable[JobCont
             for job in PERIODIC
         ],
         "redis_settings": RedisSettings.from_dsn(queue_url),
-        "queue_name": "wuye:jobs",
+        "queue_name": QUEUE_NAME,
         "on_startup": startup,
         "handle_signals": False,
         "poll_delay": 0.25,

@@ -93,7 +93,8 @@ async def fake() -> AsyncIterator[FakeWeChat]:
 
 async def _flush_queue(url: str) -> None:
     client = aioredis.from_url(url)
-    keys = [k async for k in client.scan_iter("arq:*")]
+    # arq's keys, and the queue itself: entries a previous test left would name jobs whose keys are gone
+    keys = [k async for k in client.scan_iter("arq:*")] + [jobs.QUEUE_NAME]
     if keys:
         await client.delete(*keys)
     await client.aclose()
@@ -145,6 +146,7 @@ async def test_two_web_and_two_job_workers_run_each_job_once_per_period_and_deli
 
     # five processes start first: slow on a loaded machine
     await _until(lambda: Notification.filter(state=State.SENT).exists(), 60)
+    up = time.time()  # the workers are running jobs
     first.kill()  # mid-run: SIGKILL, no clean-up
     first.wait()
     processes("worker", env=env)  # a replacement, as a supervisor would start
@@ -161,6 +163,7 @@ async def test_two_web_and_two_job_workers_run_each_job_once_per_period_and_deli
     assert sent <= len(received) <= sent + interrupted
 
     periods = int(ended // server_app.CLOCK_SECONDS) - int(started // server_app.CLOCK_SECONDS) + 1
+    periods_up = int(ended // server_app.CLOCK_SECONDS) - int(up // server_app.CLOCK_SECONDS) + 1
     states = {s.name: s for s in await JobState.all()}
     registered = {job.name: job for job in jobs.PERIODIC}
     on_the_clock = {name for name, job in registered.items() if job.every is None}
@@ -168,8 +171,9 @@ async def test_two_web_and_two_job_workers_run_each_job_once_per_period_and_deli
     for state in states.values():
         every = registered[state.name].every
         if every is None:
-            # at most one run per period (the database claim), and no period missed once workers were up
-            assert periods - 4 <= state.runs <= periods, (state.name, state.runs, periods)
+            # at most one run per period (the database claim), and hardly a period missed once the workers
+            # were up (the one the kill cut short; a run that outlasts its period on a loaded machine)
+            assert periods_up - 3 <= state.runs <= periods, (state.name, state.runs, periods_up, periods)
         else:
             assert state.runs <= int(ended // every) - int(started // every) + 1, (state.name, state.runs)
         assert state.failures == 0, state.last_error
