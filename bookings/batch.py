@@ -63,6 +63,8 @@ class Job:
     service_name: str
     room: int  # the places its slot had left when it was read
     done: asyncio.Future[Booking | None] = field(repr=False)
+    booking: Booking | None = None  # PostgreSQL: the booking to save, and its rows for the statement
+    rows: batch_pg.Rows | None = field(default=None, repr=False)
 
 
 class _Writer:
@@ -150,22 +152,18 @@ async def _write_batch(key: SlotKey, batch: list[Job]) -> _Written:
 
 async def _write_statement(key: SlotKey, batch: list[Job]) -> _Written:
     """PostgreSQL: one statement (bookings.batch_pg). Only the first ``capacity`` of the batch can
-    get a place, so only they are sent; each booking's id was drawn with its gate read."""
-    now = clock.now()
-    bookings = [Booking(**job.fields) for job in batch[: key.capacity]]
-    events = [(k, _book_event(b, now)) for k, b in enumerate(bookings, 1)]
-    notes = [
-        (k, row)
-        for k, (b, job) in enumerate(zip(bookings, batch, strict=False), 1)
-        for row in _outbox(b, job.service_name)
-    ]
+    get a place, so only they are sent; each booking's id was drawn with its gate read, its rows
+    made when it was handed over (write)."""
+    sent = [job for job in batch[: key.capacity] if job.booking is not None and job.rows is not None]
+    if len(sent) != min(len(batch), key.capacity):
+        raise SlotMoved()  # not made for this path (cannot happen): each alone
     done = await batch_pg.write(
         service_id=key.service_id, starts_at=key.starts_at, ends_at=key.ends_at, capacity=key.capacity,
-        bookings=bookings, events=events, notifications=notes,
+        batch=[job.rows for job in sent if job.rows is not None],
     )  # fmt: skip
     if done.moved:
         raise SlotMoved()
-    saved = bookings[: done.granted]
+    saved = [job.booking for job in sent[: done.granted] if job.booking is not None]
     for b in saved:
         b.slot_id = done.slot_id  # type: ignore[assignment]
         b._saved_in_db = True
@@ -225,6 +223,19 @@ def _outbox(b: Booking, service_name: str) -> list[Notification]:
     return [row for event, item in _notified(b, service_name) for row in notify.outbox_rows(event, [item])]
 
 
+def make_job(
+    fields: dict[str, Any], service_name: str, room: int, done: asyncio.Future[Booking | None]
+) -> Job:
+    """A booking handed to its batch; on PostgreSQL with its rows made now (bookings.batch_pg.Rows)."""
+    job = Job(fields, service_name, room, done)
+    if connections.get("default").capabilities.dialect == "postgres":
+        job.booking = Booking(**fields)
+        job.rows = batch_pg.rows(
+            job.booking, _book_event(job.booking, clock.now()), _outbox(job.booking, service_name)
+        )
+    return job
+
+
 class SlotMoved(Exception):
     """The slot's counter was not where its read said (the caller writes each booking alone)."""
 
@@ -237,7 +248,7 @@ async def write(key: SlotKey, fields: dict[str, Any], service_name: str, room: i
     it was read): the saved booking, or None when the slot had none left. Raises what its batch's
     write raised."""
     done: asyncio.Future[Booking | None] = asyncio.get_running_loop().create_future()
-    _writer().submit(key, Job(fields, service_name, room, done))
+    _writer().submit(key, make_job(fields, service_name, room, done))
     return await done
 
 

@@ -88,11 +88,18 @@ class _Table:
             f"FROM unnest({arrays}) AS x({aliases}), slot, g WHERE x.ord::int <= g.granted{conflict}"
         )
 
-    def arrays(self, rows: Sequence[tuple[int, Model]]) -> list[list[str | None]]:
-        """(ord, instance) pairs as the column arrays ``insert`` reads, as the ORM would write them."""
+    def row(self, obj: Model) -> list[str | None]:
+        """An instance's column values as ``insert`` reads them, as the ORM would write them."""
+        return [
+            _text(f.to_db_value(getattr(obj, n), obj)) for n, f in zip(self.names, self.fields, strict=True)
+        ]
+
+    def arrays(self, rows: Sequence[tuple[int, list[str | None]]]) -> list[list[str | None]]:
+        """(ord, row) pairs as the column arrays ``insert`` reads (the ords first)."""
         out: list[list[str | None]] = [[str(ord_) for ord_, _ in rows]]
-        for name, f in zip(self.names, self.fields, strict=True):
-            out.append([_text(f.to_db_value(getattr(obj, name), obj)) for _, obj in rows])
+        out += [list(column) for column in zip(*(r for _, r in rows), strict=True)] or [
+            [] for _ in self.columns
+        ]
         return out
 
 
@@ -141,6 +148,23 @@ def _statement() -> _Statement:
 
 
 @dataclass(frozen=True, slots=True)
+class Rows:
+    """One booking's rows as the statement takes them, made when the booking is handed to its batch
+    (while the slot's other bookers are still reading), not on the path every one of them waits on."""
+
+    booking: list[str | None]
+    event: list[str | None]
+    notifications: list[list[str | None]]
+
+
+def rows(booking: Booking, event: BookingEvent, notifications: list[Notification]) -> Rows:
+    st = _statement()
+    return Rows(
+        st.bookings.row(booking), st.events.row(event), [st.notifications.row(n) for n in notifications]
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     granted: int  # the first ``granted`` of the batch have their place, the others none
     slot_id: int | None  # None: nothing was written (no place, or the guard refused: see ``moved``)
@@ -149,25 +173,18 @@ class Outcome:
 
 
 async def write(
-    *,
-    service_id: int,
-    starts_at: datetime,
-    ends_at: datetime,
-    capacity: int,
-    bookings: list[Booking],
-    events: list[tuple[int, BookingEvent]],
-    notifications: list[tuple[int, Notification]],
+    *, service_id: int, starts_at: datetime, ends_at: datetime, capacity: int, batch: list[Rows]
 ) -> Outcome:
-    """Write the batch (``bookings`` in order, ord 1 first; events and notifications with the ord of
-    their booking): the first as many as the slot has places get them, in one statement."""
+    """Write the batch (in order, ord 1 first): the first as many as the slot has places get them,
+    with their events and notifications, in one statement."""
     st = _statement()
-    args: list[Any] = [service_id, starts_at, capacity, len(bookings), ends_at]
-    args += st.bookings.arrays(list(enumerate(bookings, 1)))
-    args += st.events.arrays(events)
-    args += st.notifications.arrays(notifications)
+    args: list[Any] = [service_id, starts_at, capacity, len(batch), ends_at]
+    args += st.bookings.arrays([(k, r.booking) for k, r in enumerate(batch, 1)])
+    args += st.events.arrays([(k, r.event) for k, r in enumerate(batch, 1)])
+    args += st.notifications.arrays([(k, n) for k, r in enumerate(batch, 1) for n in r.notifications])
     conn = connections.get("default")
-    _, rows = await conn.execute_query(st.sql, args)
-    granted, slot_id, taken, slot_capacity = rows[0]
+    _, found = await conn.execute_query(st.sql, args)
+    granted, slot_id, taken, slot_capacity = found[0]
     if slot_id is None:
         return Outcome(0, None, granted == 0, granted > 0)
     return Outcome(int(granted), int(slot_id), int(taken) >= int(slot_capacity), False)

@@ -42,7 +42,7 @@ async def _statement_batch(world: World, service: Service, size: int, go: asynci
             "user_id": world.uid("resident"), "state": State.CONFIRMED, "starts_at": at,
             "price_id": service.price_id, "amount_fen": 5000, "pay_on_site": True, "note": "",
         }  # fmt: skip
-        jobs.append(batch.Job(fields, service.name, 5, asyncio.get_running_loop().create_future()))
+        jobs.append(batch.make_job(fields, service.name, 5, asyncio.get_running_loop().create_future()))
     key = batch.SlotKey(service.id, at, at + timedelta(hours=1), 5)
     await go.wait()
     try:
