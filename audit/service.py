@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -133,9 +133,14 @@ async def _locked_head(conn: Any, stream: str) -> AuditHead:
     head = await AuditHead.filter(stream=stream).using_db(conn).select_for_update().first()
     if head is None:
         # A new stream: create the head inside a savepoint. If another appender created it first,
-        # our insert fails; retry from the top and lock theirs.
-        async with in_transaction() as sp:
-            await AuditHead.create(stream=stream, seq=0, hash=GENESIS, updated_at=clock.now(), using_db=sp)
+        # our insert fails (once theirs is committed) and only the savepoint rolls back: lock theirs.
+        try:
+            async with in_transaction() as sp:
+                await AuditHead.create(
+                    stream=stream, seq=0, hash=GENESIS, updated_at=clock.now(), using_db=sp
+                )
+        except IntegrityError:
+            pass
         head = await AuditHead.filter(stream=stream).using_db(conn).select_for_update().first()
         assert head is not None
     return head
@@ -157,14 +162,28 @@ _APPEND_MANY_PG = """WITH e AS (
   SELECT $1, x.seq, x.at, $8, $9, x.action, x.subject, x.payload::jsonb, $13, x.prev_hash, x.hash
   FROM unnest($6::bigint[], $7::timestamptz[], $10::text[], $11::text[], $12::text[], $14::text[],
               $15::text[]) AS x(seq, at, action, subject, payload, prev_hash, hash)
-)
-UPDATE audit_head SET seq = $3, hash = $4, updated_at = $5 WHERE stream = $1 AND seq = $2 RETURNING seq"""
+), h AS (
+  UPDATE audit_head SET seq = $3, hash = $4, updated_at = $5 WHERE stream = $1 AND seq = $2 RETURNING seq
+){then}
+SELECT seq FROM h"""
+APPEND_MANY_PARAMS = 15  # a caller's ``then`` numbers its parameters from $16
+
+# What a caller writes in the statement that appends its events (PostgreSQL): more items of its
+# WITH (", name AS (...)" ...; parameters numbered from $16) and their parameters, made from the
+# events (their hashes).
+Then = Callable[[list[dict[str, Any]]], tuple[str, list[Any]]]
 
 
-async def append_many(stream: str, entries: list[Entry], *, actor: Actor) -> list[dict[str, Any]]:
+async def append_many(
+    stream: str, entries: list[Entry], *, actor: Actor, then: Then | None = None
+) -> list[dict[str, Any]]:
     """Append ``entries`` to ``stream`` in order, in the caller's transaction (required, as for
     ``append(savepoint=False)``): the head is locked and read once, the events are one insert and
-    the head is moved once. A failure fails the caller's transaction."""
+    the head is moved once. A failure fails the caller's transaction.
+
+    ``then`` (PostgreSQL only; elsewhere the caller writes its rows itself): the caller's own
+    writes that go with the events, in the same statement (one round trip fewer inside the head's
+    lock)."""
     conn = connections.get("default")
     if not isinstance(conn, TransactionalDBClient):
         raise RuntimeError("audit.append_many needs the caller's transaction")
@@ -190,8 +209,9 @@ async def append_many(stream: str, entries: list[Entry], *, actor: Actor) -> lis
         return []
     if conn.capabilities.dialect == "postgres":  # the events and the head's move, one statement
         fields = AuditEvent._meta.fields_map
+        more, values = then(events) if then is not None else ("", [])
         rows = await conn.execute_query_dict(
-            _APPEND_MANY_PG,
+            _APPEND_MANY_PG.format(then=more),
             [
                 stream,
                 head.seq,
@@ -208,10 +228,13 @@ async def append_many(stream: str, entries: list[Entry], *, actor: Actor) -> lis
                 actor.request_id,
                 [e["prev_hash"] for e in events],
                 [e["hash"] for e in events],
+                *values,
             ],
         )
         updated = len(rows)
     else:
+        if then is not None:
+            raise RuntimeError("audit.append_many(then=...) is for PostgreSQL")
         await AuditEvent.bulk_create(
             [AuditEvent(**{**e, "at": x.at}) for e, x in zip(events, entries, strict=True)], using_db=conn
         )

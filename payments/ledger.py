@@ -13,6 +13,7 @@ the payee; a refund the other way.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -95,17 +96,28 @@ def _columns(order: PaymentOrder, entry: dict[str, Any], at: datetime, chain_has
 
 
 async def chain_payments(
-    payee_id: int, paid: list[tuple[PaymentOrder, datetime, list[int]]]
+    payee_id: int,
+    paid: list[tuple[PaymentOrder, datetime, list[int]]],
+    *,
+    then: Callable[[list[dict[str, Any]]], tuple[str, list[Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     """``chain`` for the payments of several orders of one payee (each with its paid time and its
     bills), chained in this order as consecutive events of the payee's stream: its head is locked and
     read once, the events are one insert (audit.append_many). Inside the transaction that marks
-    them paid; returns each entry's columns, as ``chain`` does."""
+    them paid; returns each entry's columns, as ``chain`` does. ``then`` (PostgreSQL): the caller's
+    writes made from those columns, in the statement that writes the events (audit.append_many)."""
     entries = []
     for order, _, bills in paid:
         if order.payee_id != payee_id:
             raise ValueError(f"order {order.id} is not of payee {payee_id}")
         entries.append(_entry(order, LedgerKind.PAYMENT, order.amount_fen, None, bills))
+
+    def columns(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            _columns(order, entry, at, event["hash"])
+            for entry, (order, at, _), event in zip(entries, paid, events, strict=True)
+        ]
+
     events = await audit.append_many(
         stream(payee_id),
         [
@@ -113,11 +125,9 @@ async def chain_payments(
             for entry, (_, at, _) in zip(entries, paid, strict=True)
         ],
         actor=SYSTEM,
+        then=None if then is None else (lambda events: then(columns(events))),
     )
-    return [
-        _columns(order, entry, at, event["hash"])
-        for entry, (order, at, _), event in zip(entries, paid, events, strict=True)
-    ]
+    return columns(events)
 
 
 async def record(

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from audit import service as audit
 from core import clock
 from core.loops import PerLoop
 from payments import ledger, purpose_registry
@@ -146,11 +148,7 @@ async def settle_together(batch: list[Paying]) -> list[bool]:
             for order, p in settled:
                 by_payee[order.payee_id].append((order, p))
             for payee_id in sorted(by_payee):
-                paid = by_payee[payee_id]
-                entries = await ledger.chain_payments(
-                    payee_id, [(o, p.paid_at, [line["bill_id"] for line in lines[o.id]]) for o, p in paid]
-                )
-                await _entries_and_receipts(conn, payee_id, paid, entries, lines)
+                await _chain_and_write(conn, payee_id, by_payee[payee_id], lines)
     return [
         paying is firsts[paying.txn.out_trade_no] and paying.txn.out_trade_no in marked for paying in batch
     ]
@@ -268,43 +266,45 @@ def _receipt_lines(order: PaymentOrder, bill_lines: list[dict[str, Any]]) -> lis
 
 
 # The ledger entries, the counter counted up by the batch's size and the receipts numbered from it in
-# the batch's order, in one statement (a data-modifying WITH runs once, referenced or not); a number
-# is its prefix and its sequence number padded to at least 7 digits, as receipt_number() writes it.
-_ENTRIES_AND_RECEIPTS_PG = """WITH l AS (
+# the batch's order, written in the statement that chains the entries (audit.append_many's ``then``:
+# more items of its WITH, which run once, referenced or not; parameters from $16); a number is its
+# prefix and its sequence number padded to at least 7 digits, as receipt_number() writes it.
+_ENTRIES_AND_RECEIPTS_PG = re.sub(
+    r"\$(\d+)",
+    lambda m: f"${int(m[1]) + audit.APPEND_MANY_PARAMS}",
+    """, pay_l AS (
   INSERT INTO pay_ledger_entry ("payee_id", "key", "kind", "debit", "credit", "amount_fen", "order_id",
                                 "bill_id", "refund_id", "compound_id", "at", "chain_hash")
-  SELECT $1, e.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::int[], $9::int[],
-                             $10::int[], $11::int[], $12::timestamptz[], $13::text[]) AS e
-), s AS (
+  SELECT $1, v.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::int[], $9::int[],
+                             $10::int[], $11::int[], $12::timestamptz[], $13::text[]) AS v
+), pay_s AS (
   UPDATE pay_payee SET receipt_seq = receipt_seq + $2 WHERE id = $1 RETURNING receipt_seq
+), pay_r AS (
+  INSERT INTO pay_receipt (payee_id, seq, number, order_id, unit_id, amount_fen, lines, issued_at)
+  SELECT $1, n.seq, r.prefix || lpad(n.seq::text, greatest(7, length(n.seq::text)), '0'),
+         r.order_id, r.unit_id, r.amount_fen, r.lines::jsonb, r.issued_at
+  FROM unnest($14::int[], $15::text[], $8::int[], $16::int[], $7::bigint[], $17::text[], $12::timestamptz[])
+         AS r(ord, prefix, order_id, unit_id, amount_fen, lines, issued_at)
+  CROSS JOIN pay_s CROSS JOIN LATERAL (SELECT pay_s.receipt_seq - $2 + r.ord AS seq) n
+)""",
 )
-INSERT INTO pay_receipt (payee_id, seq, number, order_id, unit_id, amount_fen, lines, issued_at)
-SELECT $1, n.seq, r.prefix || lpad(n.seq::text, greatest(7, length(n.seq::text)), '0'),
-       r.order_id, r.unit_id, r.amount_fen, r.lines::jsonb, r.issued_at
-FROM unnest($14::int[], $15::text[], $8::int[], $16::int[], $7::bigint[], $17::text[], $12::timestamptz[])
-       AS r(ord, prefix, order_id, unit_id, amount_fen, lines, issued_at)
-CROSS JOIN s CROSS JOIN LATERAL (SELECT s.receipt_seq - $2 + r.ord AS seq) n
-RETURNING seq"""
 _NEXT_SEQ_SQLITE = "UPDATE pay_payee SET receipt_seq = receipt_seq + ? WHERE id = ? RETURNING receipt_seq"
 
 
-async def _entries_and_receipts(
-    conn: Any,
-    payee_id: int,
-    paid: list[tuple[PaymentOrder, Paying]],
-    entries: list[dict[str, Any]],
-    bill_lines: dict[int, list[dict[str, Any]]],
+async def _chain_and_write(
+    conn: Any, payee_id: int, paid: list[tuple[PaymentOrder, Paying]], bill_lines: Lines
 ) -> None:
-    """The chained entries and the orders' receipts, numbered by the payee's counter (counted up by
-    the batch's size; the row stays locked until the commit, so numbers are gapless and never
-    repeat), in the batch's order."""
+    """The entries chained (ledger.chain_payments) and written, and the orders' receipts, numbered
+    by the payee's counter (counted up by the batch's size; the row stays locked until the commit,
+    so numbers are gapless and never repeat), in the batch's order."""
     n = len(paid)
     lines = [_receipt_lines(order, bill_lines[order.id]) for order, _ in paid]
+    chained = [(order, p.paid_at, [line["bill_id"] for line in bill_lines[order.id]]) for order, p in paid]
     if conn.capabilities.dialect == "postgres":
         kept, receipt = LedgerEntry._meta.fields_map, Receipt._meta.fields_map
-        await conn.execute_query(
-            _ENTRIES_AND_RECEIPTS_PG,
-            [
+
+        def writes(entries: list[dict[str, Any]]) -> tuple[str, list[Any]]:
+            return _ENTRIES_AND_RECEIPTS_PG, [
                 payee_id,
                 n,
                 *(
@@ -320,9 +320,11 @@ async def _entries_and_receipts(
                 [receipt_number(payee_id, p.paid_at, 0)[: -len("0000000")] for _, p in paid],
                 [order.unit_id for order, _ in paid],
                 [receipt["lines"].to_db_value(x, Receipt) for x in lines],
-            ],
-        )
+            ]
+
+        await ledger.chain_payments(payee_id, chained, then=writes)
         return
+    entries = await ledger.chain_payments(payee_id, chained)
     await LedgerEntry.bulk_create([LedgerEntry(**entry) for entry in entries], using_db=conn)
     rows = await conn.execute_query_dict(_NEXT_SEQ_SQLITE, [n, payee_id])
     first = int(rows[0]["receipt_seq"]) - n + 1

@@ -155,3 +155,19 @@ async def test_a_mismatch_in_a_batch_is_refused_and_the_others_taken(fees: Fees,
     assert (await PaymentOrder.get(id=made[1].id)).state is OrderState.CREATED
     assert (await ledger.verify(made[0].payee_id)).entries == len(made) - 1
     assert await _receipt_seqs(made[0].payee_id) == list(range(1, len(made)))
+
+
+async def test_first_payments_of_a_payee_settled_alone_at_once_all_land(
+    fees: Fees, stub_pay: StubPay
+) -> None:
+    # What a failed batch leaves: each payment alone, concurrently, on a payee with no chain yet (on
+    # PostgreSQL they race to create its head; the losers lock the winner's).
+    made = await _orders(fees, stub_pay)
+    txns = [stub_pay.pay_now(o.out_trade_no) for o in made]
+    moved = await asyncio.gather(
+        *(settle_batch.settle_together([settle_batch.Paying(t, t.success_time)]) for t in txns)  # type: ignore[arg-type]
+    )
+    assert moved == [[True]] * len(made)
+    check = await ledger.verify(made[0].payee_id)
+    assert (check.ok, check.entries) == (True, len(made))
+    assert await _receipt_seqs(made[0].payee_id) == list(range(1, len(made) + 1))
