@@ -175,7 +175,12 @@ Then = Callable[[list[dict[str, Any]]], tuple[str, list[Any]]]
 
 
 async def append_many(
-    stream: str, entries: list[Entry], *, actor: Actor, then: Then | None = None
+    stream: str,
+    entries: list[Entry],
+    *,
+    actor: Actor,
+    then: Then | None = None,
+    head: tuple[int, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Append ``entries`` to ``stream`` in order, in the caller's transaction (required, as for
     ``append(savepoint=False)``): the head is locked and read once, the events are one insert and
@@ -183,12 +188,18 @@ async def append_many(
 
     ``then`` (PostgreSQL only; elsewhere the caller writes its rows itself): the caller's own
     writes that go with the events, in the same statement (one round trip fewer inside the head's
-    lock)."""
+    lock).
+
+    ``head``: the head's seq and hash as the caller read them under its lock (``SELECT … FOR UPDATE``
+    of the stream's audit_head row in this transaction, e.g. within a statement of its own);
+    without it the head is locked and read here."""
     conn = connections.get("default")
     if not isinstance(conn, TransactionalDBClient):
         raise RuntimeError("audit.append_many needs the caller's transaction")
-    head = await _locked_head(conn, stream)
-    seq, prev, events = head.seq, head.hash, []
+    if head is None:
+        locked = await _locked_head(conn, stream)
+        head = (locked.seq, locked.hash)
+    seq, prev, events = head[0], head[1], []
     for entry in entries:
         seq += 1
         event: dict[str, Any] = {
@@ -214,7 +225,7 @@ async def append_many(
             _APPEND_MANY_PG.format(then=more),
             [
                 stream,
-                head.seq,
+                head[0],
                 seq,
                 prev,
                 clock.now(),
@@ -239,7 +250,7 @@ async def append_many(
             [AuditEvent(**{**e, "at": x.at}) for e, x in zip(events, entries, strict=True)], using_db=conn
         )
         updated = (
-            await AuditHead.filter(stream=stream, seq=head.seq)
+            await AuditHead.filter(stream=stream, seq=head[0])
             .using_db(conn)
             .update(seq=seq, hash=prev, updated_at=clock.now())
         )

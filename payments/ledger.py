@@ -100,12 +100,14 @@ async def chain_payments(
     paid: list[tuple[PaymentOrder, datetime, list[int]]],
     *,
     then: Callable[[list[dict[str, Any]]], tuple[str, list[Any]]] | None = None,
+    head: tuple[int, str] | None = None,
 ) -> list[dict[str, Any]]:
     """``chain`` for the payments of several orders of one payee (each with its paid time and its
     bills), chained in this order as consecutive events of the payee's stream: its head is locked and
     read once, the events are one insert (audit.append_many). Inside the transaction that marks
     them paid; returns each entry's columns, as ``chain`` does. ``then`` (PostgreSQL): the caller's
-    writes made from those columns, in the statement that writes the events (audit.append_many)."""
+    writes made from those columns, in the statement that writes the events; ``head``: the stream's head
+    as the caller read it under its lock (audit.append_many)."""
     entries = []
     for order, _, bills in paid:
         if order.payee_id != payee_id:
@@ -126,6 +128,7 @@ async def chain_payments(
         ],
         actor=SYSTEM,
         then=None if then is None else (lambda events: then(columns(events))),
+        head=head,
     )
     return columns(events)
 

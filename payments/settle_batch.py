@@ -20,6 +20,13 @@ bad payment never takes the others down with it.
 
 Batches are keyed by the result's sub_mchid (one payee's: sub_mchid is unique per payee, and the
 order's must be the result's); the orders of a batch are still grouped by their payee.
+
+On PostgreSQL a batch of bill orders is two statements between BEGIN and COMMIT, as a batch's
+round trips, not its rows, are what its payee's others wait for: the first locks and moves the
+orders, pays their bills, reads their lines and locks and reads the payee's chain head (after the
+orders: the order in which every payment and refund locks them); the second writes the chained
+events, moves the head, inserts the entries, counts the receipt counter up and writes the receipts
+(audit.append_many with the caller's writes).
 """
 
 from __future__ import annotations
@@ -133,7 +140,8 @@ async def settle_together(batch: list[Paying]) -> list[bool]:
     for paying in batch:
         firsts.setdefault(paying.txn.out_trade_no, paying)
     async with in_transaction() as conn:
-        marked, lines = await _mark_paid(conn, list(firsts.values()))
+        heads: dict[int, tuple[int, str]] = {}
+        marked, lines = await _mark_paid(conn, list(firsts.values()), heads)
         # in the batch's order: the chain's, the receipts' and the handlers'
         settled = [(marked[no], p) for no, p in firsts.items() if no in marked]
         if settled:
@@ -148,7 +156,7 @@ async def settle_together(batch: list[Paying]) -> list[bool]:
             for order, p in settled:
                 by_payee[order.payee_id].append((order, p))
             for payee_id in sorted(by_payee):
-                await _chain_and_write(conn, payee_id, by_payee[payee_id], lines)
+                await _chain_and_write(conn, payee_id, by_payee[payee_id], lines, heads.get(payee_id))
     return [
         paying is firsts[paying.txn.out_trade_no] and paying.txn.out_trade_no in marked for paying in batch
     ]
@@ -176,13 +184,17 @@ _MARK_PAID_PG = """WITH i AS (
 ), b AS (
   UPDATE pay_bill b SET status = $8, paid_order_id = m.id, pending_order_id = NULL, paid_at = m.paid_at
   FROM pay_order_bill ob JOIN m ON m.id = ob.order_id WHERE b.id = ob.bill_id
+), h AS (
+  -- the payee's chain head (ledger.stream), locked once the orders are (the order every payment
+  -- locks them in), so that no round trip of its own is spent under that lock
+  SELECT seq, hash FROM audit_head WHERE stream = 'ledger:payee:' || (SELECT min(payee_id) FROM m) FOR UPDATE
 )
 SELECT m.*, (
   SELECT coalesce(json_agg(json_build_object('bill_id', ob.bill_id, 'item', it.name, 'period', bl.period,
                                              'amount_fen', ob.amount_fen) ORDER BY ob.id), '[]')::text
   FROM pay_order_bill ob JOIN pay_bill bl ON bl.id = ob.bill_id JOIN pay_fee_item it ON it.id = bl.item_id
   WHERE ob.order_id = m.id
-) AS bill_lines__ FROM m"""
+) AS bill_lines__, (SELECT seq FROM h) AS head_seq__, (SELECT hash FROM h) AS head_hash__ FROM m"""
 _MARK_PAID_SQLITE = (
     'UPDATE "pay_order" SET "state"=?,"paid_at"=?,"transaction_id"=? '
     'WHERE "out_trade_no"=? AND "state"=? AND "sub_mchid"=? AND "amount_fen"=? RETURNING *'
@@ -191,7 +203,9 @@ _MARK_PAID_SQLITE = (
 Lines = dict[int, list[dict[str, Any]]]  # an order's lines with what the receipt shows, by order id
 
 
-async def _mark_paid(conn: Any, batch: list[Paying]) -> tuple[dict[str, PaymentOrder], Lines]:
+async def _mark_paid(
+    conn: Any, batch: list[Paying], heads: dict[int, tuple[int, str]]
+) -> tuple[dict[str, PaymentOrder], Lines]:
     """created → paid for the orders the results name (distinct), where still created and their
     sub_mchid and amount are the result's, and their bills paid: the orders moved, as they now are,
     by out_trade_no, and their lines."""
@@ -214,7 +228,10 @@ async def _mark_paid(conn: Any, batch: list[Paying]) -> tuple[dict[str, PaymentO
         orders = {}
         for row in rows:
             found = json.loads(row.pop("bill_lines__"))
+            head = row.pop("head_seq__"), row.pop("head_hash__")
             order = PaymentOrder._init_from_db(**row)
+            if head[1] is not None and not heads:  # the head of the lowest payee's stream, locked
+                heads[min(r["payee_id"] for r in rows)] = (int(head[0]), str(head[1]))
             orders[order.out_trade_no], lines[order.id] = order, found
         return orders, lines
     # SQLite: one connection, statements cheap: one by one
@@ -292,7 +309,11 @@ _NEXT_SEQ_SQLITE = "UPDATE pay_payee SET receipt_seq = receipt_seq + ? WHERE id 
 
 
 async def _chain_and_write(
-    conn: Any, payee_id: int, paid: list[tuple[PaymentOrder, Paying]], bill_lines: Lines
+    conn: Any,
+    payee_id: int,
+    paid: list[tuple[PaymentOrder, Paying]],
+    bill_lines: Lines,
+    head: tuple[int, str] | None,
 ) -> None:
     """The entries chained (ledger.chain_payments) and written, and the orders' receipts, numbered
     by the payee's counter (counted up by the batch's size; the row stays locked until the commit,
@@ -322,7 +343,7 @@ async def _chain_and_write(
                 [receipt["lines"].to_db_value(x, Receipt) for x in lines],
             ]
 
-        await ledger.chain_payments(payee_id, chained, then=writes)
+        await ledger.chain_payments(payee_id, chained, then=writes, head=head)
         return
     entries = await ledger.chain_payments(payee_id, chained)
     await LedgerEntry.bulk_create([LedgerEntry(**entry) for entry in entries], using_db=conn)
