@@ -93,7 +93,7 @@ def test_serve_answers_health_with_no_other_service(tmp_path: Path, workers: int
             proc.kill()
             tail = "\n".join(log.read_text().splitlines()[-15:])
             raise AssertionError(f"server did not stop on SIGTERM; its log ends:\n{tail}") from None
-    assert proc.returncode == 0
+    assert proc.returncode == 0, "\n".join(log.read_text().splitlines()[-25:])
 
 
 async def test_committed_migrations_match_the_models(database: str) -> None:
