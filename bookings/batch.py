@@ -73,7 +73,7 @@ class _Writer:
 
     def __init__(self) -> None:
         self.waiting: dict[SlotKey, list[Job]] = defaultdict(list)
-        self.writing: set[SlotKey] = set()
+        self.writing: dict[SlotKey, asyncio.Task[None]] = {}  # referenced while they run
         self.transactions = 0
         self.reading: dict[tuple[int, datetime], int] = defaultdict(int)  # bookers between read and submit
         self.read: dict[tuple[int, datetime], asyncio.Event] = {}  # set when a slot has none left reading
@@ -111,10 +111,10 @@ class _Writer:
         self.waiting[key].append(job)
         self._wake((key.service_id, key.starts_at))
         if key not in self.writing:
-            self.writing.add(key)
-            asyncio.get_running_loop().create_task(self._write(key))
+            self.writing[key] = asyncio.get_running_loop().create_task(self._write(key))
 
     async def _write(self, key: SlotKey) -> None:
+        batch: list[Job] = []
         try:
             await self._settle(key)
             while self.waiting.get(key):
@@ -133,9 +133,13 @@ class _Writer:
                     for job, booking in zip(batch, saved.bookings + [None] * len(batch), strict=False):
                         if not job.done.done():
                             job.done.set_result(booking)
+                batch = []
         finally:
-            self.writing.discard(key)
-            self.waiting.pop(key, None)
+            # Cancelled (shutdown): whoever still waits is cancelled too, not left hanging.
+            for job in batch + self.waiting.pop(key, []):
+                if not job.done.done():
+                    job.done.cancel()
+            self.writing.pop(key, None)
 
 
 @dataclass(frozen=True, slots=True)

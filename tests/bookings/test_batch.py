@@ -72,6 +72,32 @@ async def test_a_failed_batch_books_each_alone(world: World, monkeypatch: pytest
     assert (slot.taken, await Booking.filter(slot_id=slot.id).count()) == (2, 2)
 
 
+async def test_a_writer_cancelled_at_shutdown_cancels_the_bookings_waiting_on_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = await publish(world, capacity=5, pay_on_site=True)
+    writing: list[Any] = []
+
+    async def never_done(key: Any, jobs: list[Any]) -> Any:
+        writing.extend(jobs)
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(batch, "_write_batch", never_done)
+    new = booking.NewBooking(service.id, world.units[0].id, tomorrow_at(12))
+    bookers = [asyncio.ensure_future(_try(new, world.uid("resident"))) for _ in range(3)]
+    # every booker handed to the writer: in the batch it is writing, or waiting for the next
+    for _ in range(1000):  # 10 s at most
+        if len(writing) + sum(map(len, batch._writer().waiting.values())) == 3:
+            break
+        await asyncio.sleep(0.01)
+    [writer] = batch._writer().writing.values()
+    writer.cancel()
+    outcomes = await asyncio.wait_for(asyncio.gather(*bookers, return_exceptions=True), 10)
+    assert all(isinstance(o, asyncio.CancelledError) for o in outcomes), outcomes
+    assert not batch._writer().writing and not batch._writer().waiting
+    assert not await Booking.filter(service_id=service.id).exists()
+
+
 async def test_the_gate_refuses_who_may_not_book_and_writes_nothing(world: World) -> None:
     service = await publish(world, capacity=2)
     at = tomorrow_at(14)
