@@ -35,6 +35,7 @@ from tortoise.transactions import in_transaction
 
 from bookings import batch_pg
 from bookings.models import Booking, BookingEvent, Slot
+from bookings.rules import State
 from core import clock
 from core.loops import PerLoop
 from notify import service as notify
@@ -63,8 +64,6 @@ class Job:
     service_name: str
     room: int  # the places its slot had left when it was read
     done: asyncio.Future[Booking | None] = field(repr=False)
-    booking: Booking | None = None  # PostgreSQL: the booking to save, and its rows for the statement
-    rows: batch_pg.Rows | None = field(default=None, repr=False)
 
 
 class _Writer:
@@ -156,21 +155,28 @@ async def _write_batch(key: SlotKey, batch: list[Job]) -> _Written:
 
 async def _write_statement(key: SlotKey, batch: list[Job]) -> _Written:
     """PostgreSQL: one statement (bookings.batch_pg). Only the first ``capacity`` of the batch can
-    get a place, so only they are sent; each booking's id was drawn with its gate read, its rows
-    made when it was handed over (write)."""
-    sent = [job for job in batch[: key.capacity] if job.booking is not None and job.rows is not None]
-    if len(sent) != min(len(batch), key.capacity):
+    get a place, so only their rows are made and sent (each booking's id was drawn with its gate
+    read), and a booking is made an instance only once it has its place."""
+    sent = batch[: key.capacity]
+    if any("id" not in job.fields for job in sent):
         raise SlotMoved()  # not made for this path (cannot happen): each alone
+    now = clock.now()
+    made = [
+        batch_pg.rows(
+            job.fields,
+            _book_event(job.fields["id"], job.fields["state"], job.fields["user_id"], now),
+            _outbox(job.fields, job.service_name),
+        )
+        for job in sent
+    ]
     done = await batch_pg.write(
         service_id=key.service_id, starts_at=key.starts_at, ends_at=key.ends_at, capacity=key.capacity,
-        batch=[job.rows for job in sent if job.rows is not None],
+        batch=made,
     )  # fmt: skip
     if done.moved:
         raise SlotMoved()
-    saved = [job.booking for job in sent[: done.granted] if job.booking is not None]
-    for b in saved:
-        b.slot_id = done.slot_id  # type: ignore[assignment]
-        b._saved_in_db = True
+    assert done.slot_id is not None or done.granted == 0
+    saved = [batch_pg.saved(r, done.slot_id) for r in made[: done.granted] if done.slot_id is not None]
     return _Written([*saved, *([None] * (len(batch) - done.granted))], done.full)
 
 
@@ -192,52 +198,52 @@ async def _write_transaction(batch: list[Job]) -> _Written:
         # one by one: SQLite hands out ids only per insert (its statements are cheap, its commit is not)
         saved = [await Booking.create(**job.fields, using_db=conn) for job in batch[:granted]]
         now = clock.now()
-        await BookingEvent.bulk_create([_book_event(b, now) for b in saved], using_db=conn)
+        await BookingEvent.bulk_create(
+            [BookingEvent(**_book_event(b.id, b.state, b.user_id, now)) for b in saved], using_db=conn
+        )
         items: dict[str, list[tuple[str, list[int], dict[str, Any]]]] = defaultdict(list)
         for b, job in zip(saved, batch, strict=False):
-            for event, item in _notified(b, job.service_name):
+            for event, item in _notified(b.id, b.state, b.user_id, b.starts_at, job.service_name):
                 items[event].append(item)
         for event, rows in items.items():  # one insert per event, not per booking
             await notify.enqueue_many(event, rows, using_db=conn)
     return _Written([*saved, *([None] * (len(batch) - granted))], slot.taken + granted >= slot.capacity)
 
 
-def _book_event(b: Booking, now: datetime) -> BookingEvent:
-    return BookingEvent(
-        booking_id=b.id, action="book", from_state="", to_state=b.state.value, actor_id=b.user_id, note="",
-        at=now,
-    )  # fmt: skip
+def _book_event(booking_id: int, state: State, user_id: int, now: datetime) -> dict[str, Any]:
+    """A new booking's event, as BookingEvent's fields."""
+    return {
+        "booking_id": booking_id, "action": "book", "from_state": "", "to_state": state.value,
+        "actor_id": user_id, "note": "", "at": now,
+    }  # fmt: skip
 
 
-def _notified(b: Booking, service_name: str) -> list[tuple[str, tuple[str, list[int], dict[str, Any]]]]:
+def _notified(
+    booking_id: int, state: State, user_id: int, starts_at: datetime, service_name: str
+) -> list[tuple[str, tuple[str, list[int], dict[str, Any]]]]:
     """bookings.booking.notify_state for a new booking: (event, (subject, users, params)), if any."""
     from bookings.booking import NOTIFIED  # imports this module
 
-    if b.state not in NOTIFIED:
+    if state not in NOTIFIED:
         return []
-    event, status = NOTIFIED[b.state]
+    event, status = NOTIFIED[state]
     params = {
-        "service": service_name, "starts_at": clock.to_local(b.starts_at), "status": status,
-        "booking_id": b.id,
+        "service": service_name, "starts_at": clock.to_local(starts_at), "status": status,
+        "booking_id": booking_id,
     }  # fmt: skip
-    return [(event, (f"booking:{b.id}", [b.user_id], params))]
+    return [(event, (f"booking:{booking_id}", [user_id], params))]
 
 
-def _outbox(b: Booking, service_name: str) -> list[Notification]:
-    return [row for event, item in _notified(b, service_name) for row in notify.outbox_rows(event, [item])]
+def _outbox(fields: dict[str, Any], service_name: str) -> list[Notification]:
+    notified = _notified(fields["id"], fields["state"], fields["user_id"], fields["starts_at"], service_name)
+    return [row for event, item in notified for row in notify.outbox_rows(event, [item])]
 
 
 def make_job(
     fields: dict[str, Any], service_name: str, room: int, done: asyncio.Future[Booking | None]
 ) -> Job:
-    """A booking handed to its batch; on PostgreSQL with its rows made now (bookings.batch_pg.Rows)."""
-    job = Job(fields, service_name, room, done)
-    if connections.get("default").capabilities.dialect == "postgres":
-        job.booking = Booking(**fields)
-        job.rows = batch_pg.rows(
-            job.booking, _book_event(job.booking, clock.now()), _outbox(job.booking, service_name)
-        )
-    return job
+    """A booking handed to its batch."""
+    return Job(fields, service_name, room, done)
 
 
 class SlotMoved(Exception):

@@ -21,12 +21,24 @@ statement, one implicit transaction:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Any, cast
 
-from tortoise import connections
+from tortoise import connections, timezone
+from tortoise.fields import (
+    BigIntField,
+    BooleanField,
+    CharField,
+    DatetimeField,
+    IntField,
+    SmallIntField,
+    TextField,
+)
+from tortoise.fields.data import CharEnumFieldInstance
 from tortoise.models import Model
 
 from bookings.models import Booking, BookingEvent
@@ -47,17 +59,23 @@ WITH cur AS (
 )"""
 
 
+Text = Callable[[Any], str | None]
+
+
 @dataclass(frozen=True, slots=True)
 class _Table:
     """How rows of a model go into the statement: its columns (less the generated id unless given,
     less those the statement fills itself) and their types (each column travels as a text array,
-    cast in the statement)."""
+    cast in the statement); per column how a value becomes that text and the value it takes when
+    none is given, as the ORM would write them."""
 
     table: str
     names: tuple[str, ...]  # model field names
     fields: tuple[Any, ...]  # their Tortoise fields
     columns: tuple[str, ...]
     types: tuple[str, ...]
+    texts: tuple[Text, ...]
+    defaults: tuple[Callable[[], Any], ...]
 
     @classmethod
     def of(cls, model: type[Model], *, skip: tuple[str, ...] = (), with_id: bool = False) -> _Table:
@@ -71,7 +89,10 @@ class _Table:
             columns.append(column)
             types.append(sql_type.split("(")[0])  # no length in the cast: a long value fails the insert
         fields = tuple(meta.fields_map[n] for n in names)
-        return cls(meta.db_table, tuple(names), fields, tuple(columns), tuple(types))
+        return cls(
+            meta.db_table, tuple(names), fields, tuple(columns), tuple(types),
+            tuple(_text_of(f) for f in fields), tuple(_default_of(f) for f in fields),
+        )  # fmt: skip
 
     def insert(self, first: int, extra: dict[str, str] | None = None, conflict: str = "") -> str:
         """``INSERT … SELECT`` of the arrays from parameter ``first`` on (the ords, then one array
@@ -88,11 +109,21 @@ class _Table:
             f"FROM unnest({arrays}) AS x({aliases}), slot, g WHERE x.ord::int <= g.granted{conflict}"
         )
 
-    def row(self, obj: Model) -> list[str | None]:
-        """An instance's column values as ``insert`` reads them, as the ORM would write them."""
-        return [
-            _text(f.to_db_value(getattr(obj, n), obj)) for n, f in zip(self.names, self.fields, strict=True)
-        ]
+    def complete(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Every column's value by field name: the given one, else what the ORM would write (the
+        field's default; a creation time now)."""
+        return {
+            n: given[n] if n in given else default()
+            for n, default in zip(self.names, self.defaults, strict=True)
+        }
+
+    def row(self, values: Mapping[str, Any]) -> list[str | None]:
+        """Values by field name (all of them) as ``insert`` reads them."""
+        return [text(values[n]) for n, text in zip(self.names, self.texts, strict=True)]
+
+    def row_of(self, obj: Model) -> list[str | None]:
+        """An instance's column values as ``insert`` reads them."""
+        return [text(getattr(obj, n)) for n, text in zip(self.names, self.texts, strict=True)]
 
     def arrays(self, rows: Sequence[tuple[int, list[str | None]]]) -> list[list[str | None]]:
         """(ord, row) pairs as the column arrays ``insert`` reads (the ords first)."""
@@ -114,6 +145,51 @@ def _text(value: Any) -> str | None:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+def _text_of(field: Any) -> Text:
+    """How a value of ``field`` becomes the text ``_text`` would make of ``field.to_db_value``, for
+    the kinds a booking's rows have without the field's own (slow) conversion: the lengths and
+    ranges its validators check are the columns' too, so a value out of them fails the insert (and
+    its batch: each is then booked alone, through the ORM)."""
+    if isinstance(field, CharEnumFieldInstance):
+        enum_type = field.enum_type
+
+        def enum_text(v: Any) -> str | None:
+            return None if v is None else str(v.value if isinstance(v, Enum) else enum_type(v).value)
+
+        return enum_text
+    if isinstance(field, DatetimeField):
+
+        def moment_text(v: Any) -> str | None:
+            if v is None:
+                return None
+            if v.tzinfo is None:  # as the ORM takes a naive one (it warns, and makes it aware)
+                v = field.to_db_value(v, field.model)
+            return str(v.isoformat())
+
+        return moment_text
+    if isinstance(field, BooleanField):
+        return lambda v: None if v is None else ("t" if v else "f")
+    if isinstance(field, IntField | SmallIntField | BigIntField):
+        return lambda v: None if v is None else str(int(v))
+    if isinstance(field, CharField | TextField):
+        return lambda v: None if v is None else str(v)
+    return lambda v: _text(field.to_db_value(v, field.model))
+
+
+def _default_of(field: Any) -> Callable[[], Any]:
+    """The value Model.__init__ and save give a field not passed (a creation time: now)."""
+    if isinstance(field, DatetimeField) and (field.auto_now or field.auto_now_add):
+        return timezone.now
+    default = field.default
+    if callable(default):
+        return cast(Callable[[], Any], default)
+    if default is not None:
+        return lambda: copy.deepcopy(default)
+    if field.has_db_default():
+        return cast(Callable[[], Any], field.get_db_default_value)
+    return lambda: None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,19 +225,34 @@ def _statement() -> _Statement:
 
 @dataclass(frozen=True, slots=True)
 class Rows:
-    """One booking's rows as the statement takes them, made when the booking is handed to its batch
-    (while the slot's other bookers are still reading), not on the path every one of them waits on."""
+    """One booking's rows as the statement takes them: the booking's values (every column but the
+    slot's, which the statement fills), and the texts of its row, its event's and its notifications'."""
 
+    values: dict[str, Any]
     booking: list[str | None]
     event: list[str | None]
     notifications: list[list[str | None]]
 
 
-def rows(booking: Booking, event: BookingEvent, notifications: list[Notification]) -> Rows:
+def rows(fields: Mapping[str, Any], event: Mapping[str, Any], notifications: list[Notification]) -> Rows:
+    """The rows of a booking of ``fields`` (its id among them) and of its event, made from values,
+    not through model instances (their __init__ and field conversions cost most of a booking's
+    time in this process when it was so)."""
     st = _statement()
+    values = st.bookings.complete(fields)
     return Rows(
-        st.bookings.row(booking), st.events.row(event), [st.notifications.row(n) for n in notifications]
+        values,
+        st.bookings.row(values),
+        st.events.row(st.events.complete(event)),
+        [st.notifications.row_of(n) for n in notifications],
     )
+
+
+def saved(made: Rows, slot_id: int) -> Booking:
+    """The booking the statement wrote, as it would be read back."""
+    st = _statement()
+    columns = {c: made.values[n] for n, c in zip(st.bookings.names, st.bookings.columns, strict=True)}
+    return Booking._init_from_db(**columns, **{Booking._meta.fields_db_projection["slot_id"]: slot_id})
 
 
 @dataclass(frozen=True, slots=True)
