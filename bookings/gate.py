@@ -12,7 +12,9 @@ the one way into a slot."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +26,7 @@ from bookings.catalogue import LIFE_SERVICES
 from bookings.models import Service, Slot
 from bookings.rules import State
 from core import clock
+from core.loops import PerLoop
 from notices.rules import Scope, Status, live
 
 _SQL = """
@@ -39,6 +42,27 @@ LEFT JOIN notice n ON n.id = svc.notice_id AND n.scope = :scope AND n.compound_i
   AND n.category = :category
 LEFT JOIN bk_slot s ON s.service_id = svc.id AND s.starts_at = :starts_at
 WHERE svc.id = :service AND svc.active = :active"""
+
+
+# PostgreSQL: the bookers of one slot reading at once, in one statement (one row each, in their
+# order): what they share (service, board entry, slot) is read once per statement, not per booker.
+# Their units, users and moments travel as text arrays (see bookings.batch_pg._text).
+_MANY_SQL = """
+SELECT w.ord AS ord, {service_columns},
+  n.status AS notice_status, n.publish_at AS publish_at, n.expires_at AS expires_at,
+  CASE WHEN EXISTS (SELECT 1 FROM unit u WHERE u.id = w.unit AND u.compound_id = svc.compound_id)
+    AND {household} THEN 1 ELSE 0 END AS member,
+  s.id AS slot_id, s.taken AS taken, s.capacity AS slot_capacity,
+  (SELECT COUNT(*) FROM bk_booking b WHERE b.slot_id = s.id AND b.state = $1
+     AND b.hold_expires_at <= w.now) AS lapsed, {booking_id} AS booking_id
+FROM (SELECT x.unit::int AS unit, x.usr::int AS usr, x.now::timestamptz AS now, x.ord
+      FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS x(unit, usr, now, ord)) w
+JOIN bk_service svc ON svc.id = $5 AND svc.active = $6
+LEFT JOIN notice n ON n.id = svc.notice_id AND n.scope = $7 AND n.compound_id = svc.compound_id
+  AND n.category = $8
+LEFT JOIN bk_slot s ON s.service_id = svc.id AND s.starts_at = $9
+ORDER BY w.ord"""
+MAX_READERS = 64  # bookers per statement
 
 
 def _positional(sql: str, dialect: str) -> tuple[str, list[str]]:
@@ -73,6 +97,20 @@ def _statement(dialect: str) -> tuple[str, list[str]]:
     return found
 
 
+def _many_statement() -> str:
+    if not _MANY:
+        columns = ", ".join(f"svc.{c} AS svc__{c}" for c in Service._meta.db_fields)
+        _MANY.append(
+            _MANY_SQL.format(
+                service_columns=columns, household=acts_for_unit_sql("w.usr", "w.unit"), booking_id=_NEXT_ID
+            )
+        )
+    return _MANY[0]
+
+
+_MANY: list[str] = []
+
+
 @dataclass(frozen=True, slots=True)
 class Gate:
     service: Service  # the service row, as Service.get would have read it
@@ -88,8 +126,11 @@ class Gate:
 async def read(
     service_id: int, *, unit_id: int, user_id: int, starts_at: datetime, now: datetime
 ) -> Gate | None:
-    """None when there is no such active service."""
+    """None when there is no such active service. On PostgreSQL the reads of one slot that arrive
+    together go in one statement (_Readers)."""
     conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        return await _readers().read((service_id, starts_at), _Ask(unit_id, user_id, now))
     sql, names = _statement(conn.capabilities.dialect)
     values: dict[str, Any] = {
         "unit": unit_id, "user": user_id, "held": State.HELD.value, "now": now,
@@ -100,16 +141,26 @@ async def read(
     if not rows:
         return None
     row = rows[0]
-    service = Service._init_from_db(**{c: row[f"svc__{c}"] for c in Service._meta.db_fields})
-    posted = False
-    if row["notice_status"] is not None:
-        instant = Slot._meta.fields_map["starts_at"].to_python_value
-        posted = live(  # at the time now, as notices.is_posted has it
-            Status(row["notice_status"]),
-            instant(row["publish_at"]) if row["publish_at"] is not None else None,
-            instant(row["expires_at"]) if row["expires_at"] is not None else None,
-            clock.now(),
-        )
+    return _gate(row, _service(row), _posted(row))
+
+
+def _service(row: Mapping[str, Any]) -> Service:
+    return Service._init_from_db(**{c: row[f"svc__{c}"] for c in Service._meta.db_fields})
+
+
+def _posted(row: Mapping[str, Any]) -> bool:
+    if row["notice_status"] is None:
+        return False
+    instant = Slot._meta.fields_map["starts_at"].to_python_value
+    return live(  # at the time now, as notices.is_posted has it
+        Status(row["notice_status"]),
+        instant(row["publish_at"]) if row["publish_at"] is not None else None,
+        instant(row["expires_at"]) if row["expires_at"] is not None else None,
+        clock.now(),
+    )
+
+
+def _gate(row: Mapping[str, Any], service: Service, posted: bool) -> Gate:
     return Gate(
         service=service,
         posted=posted,
@@ -120,3 +171,81 @@ async def read(
         lapsed=int(row["lapsed"] or 0),
         booking_id=None if row["booking_id"] is None else int(row["booking_id"]),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Ask:
+    unit_id: int
+    user_id: int
+    now: datetime
+
+
+_Key = tuple[int, datetime]  # service, start
+
+
+class _Readers:
+    """The gate reads of one event loop on PostgreSQL, by slot ("natural batching", as the slot's
+    writes are, bookings.batch): a read starts on the loop's next turn, with every read of the
+    slot asked meanwhile; reads asked while it runs go together in the next. Under contention the
+    bookers of a slot come together, and one statement answers them all, for about the time of one
+    (the rows they share are read once, the server and this process each handle one statement);
+    at low load a read holds one booker and waits for nothing but that turn. The answers are
+    each booker's own, as its own read would have given them (its household, its moment for the
+    holds that ran out, its booking id)."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[_Key, list[tuple[_Ask, asyncio.Future[Gate | None]]]] = {}
+        self.reading: dict[_Key, asyncio.Task[None]] = {}  # referenced while they run
+
+    async def read(self, key: _Key, ask: _Ask) -> Gate | None:
+        done: asyncio.Future[Gate | None] = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(key, []).append((ask, done))
+        if key not in self.reading:
+            self.reading[key] = asyncio.get_running_loop().create_task(self._read(key))
+        return await done
+
+    async def _read(self, key: _Key) -> None:
+        asks: list[tuple[_Ask, asyncio.Future[Gate | None]]] = []
+        try:
+            while waiting := self.waiting.get(key):
+                asks, rest = waiting[:MAX_READERS], waiting[MAX_READERS:]
+                if rest:
+                    self.waiting[key] = rest
+                else:
+                    del self.waiting[key]
+                try:
+                    gates = await _read_many(key, [ask for ask, _ in asks])
+                except Exception as exc:  # each booker gets the read's failure
+                    for _, done in asks:
+                        if not done.done():
+                            done.set_exception(exc)
+                else:
+                    for (_, done), found in zip(asks, gates, strict=True):
+                        if not done.done():
+                            done.set_result(found)
+                asks = []
+        finally:
+            # Cancelled (shutdown): whoever still waits is cancelled too, not left hanging.
+            for _, done in asks + self.waiting.pop(key, []):
+                if not done.done():
+                    done.cancel()
+            self.reading.pop(key, None)
+
+
+_readers = PerLoop(_Readers).get
+
+
+async def _read_many(key: _Key, asks: list[_Ask]) -> list[Gate | None]:
+    service_id, starts_at = key
+    args: list[Any] = [
+        State.HELD.value,
+        [str(a.unit_id) for a in asks],
+        [str(a.user_id) for a in asks],
+        [a.now.isoformat() for a in asks],
+        service_id, True, Scope.COMPOUND.value, LIFE_SERVICES, starts_at,
+    ]  # fmt: skip
+    rows = await connections.get("default").execute_query_dict(_many_statement(), args)
+    if not rows:  # no such active service
+        return [None] * len(asks)
+    service, posted = _service(rows[0]), _posted(rows[0])  # the same for all: read once, shared
+    return [_gate(row, service, posted) for row in rows]

@@ -18,6 +18,7 @@ from bookings.rules import ACTIVE
 from core import clock
 from notify.models import Notification
 from tests.bookings.conftest import World, publish, tomorrow_at
+from tests.conftest import ON_POSTGRES
 
 
 async def _try(new: booking.NewBooking, user_id: int) -> str:
@@ -134,3 +135,29 @@ async def test_the_gate_finds_a_slot_whatever_zone_its_start_is_given_in(world: 
             now=clock.now().astimezone(clock.SHANGHAI),
         )  # fmt: skip
         assert seen is not None and (seen.slot_id, seen.taken) == (slot.id, 1), given
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the reads of a slot share a statement on PostgreSQL")
+async def test_bookers_of_a_slot_reading_together_share_one_read_and_keep_their_own_answers(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = await publish(world, capacity=5, pay_on_site=True)
+    statements: list[int] = []
+    real = gate._read_many
+
+    async def counted(key: Any, asks: list[Any]) -> Any:
+        statements.append(len(asks))
+        return await real(key, asks)
+
+    monkeypatch.setattr(gate, "_read_many", counted)
+    at = tomorrow_at(10)
+    users = [world.uid("resident"), world.uid("outsider")] * 4
+    seen = await asyncio.gather(
+        *(
+            gate.read(service.id, unit_id=world.units[0].id, user_id=u, starts_at=at, now=clock.now())
+            for u in users
+        )
+    )
+    assert statements == [8]
+    assert [g.member for g in seen if g is not None] == [True, False] * 4
+    assert len({g.booking_id for g in seen if g is not None}) == 8
