@@ -183,10 +183,34 @@ async def book(new: NewBooking, *, user_id: int, now: datetime | None = None) ->
     meanwhile (bookings.batch; on PostgreSQL it makes the slot's row too, elsewhere that is made
     first); a batch that fails is retried one booking at a time."""
     moment = now or clock.now()
+    # From the read to the write's submission (the calendar's read included): a batch of the slot
+    # waits for the bookers still on their way to it, so bookings arriving together go together.
     with batch.reading(new.service_id, new.starts_at):
-        checked = await gate.read(
-            new.service_id, unit_id=new.unit_id, user_id=user_id, starts_at=new.starts_at, now=moment
-        )
+        ready = await _ready(new, user_id, moment)
+    try:
+        written = await batch.write(ready.key, ready.fields, ready.service.name, ready.room)
+    except Exception:  # the batch's write failed: this booking alone, so it gets its own answer
+        return await _book_alone(ready.service, ready.key.capacity, ready.fields, ready.full)
+    if written is None:
+        raise SlotFull(details=ready.full)
+    return written
+
+
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """A booking checked and ready to be written: its slot, its fields, the places left when read."""
+
+    service: Service
+    key: batch.SlotKey
+    fields: dict[str, Any]
+    room: int
+    full: dict[str, Any]  # SlotFull's details
+
+
+async def _ready(new: NewBooking, user_id: int, moment: datetime) -> _Ready:
+    checked = await gate.read(
+        new.service_id, unit_id=new.unit_id, user_id=user_id, starts_at=new.starts_at, now=moment
+    )
     if checked is None:
         raise ServiceNotFound()
     service = checked.service
@@ -225,13 +249,7 @@ async def book(new: NewBooking, *, user_id: int, now: datetime | None = None) ->
         fields["slot_id"] = slot_id
     ends_at = starts_at + timedelta(minutes=service.slot_minutes)
     key = batch.SlotKey(service.id, starts_at, ends_at, capacity)
-    try:
-        written = await batch.write(key, fields, service.name, capacity - taken)
-    except Exception:  # the batch's write failed: this booking alone, so it gets its own answer
-        return await _book_alone(service, capacity, fields, full)
-    if written is None:
-        raise SlotFull(details=full)
-    return written
+    return _Ready(service, key, fields, capacity - taken, full)
 
 
 async def _book_alone(
