@@ -14,6 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -53,17 +54,22 @@ def _env(database_url: str, queue_url: str, fake: FakeWeChat, **extra: str) -> d
 
 
 @pytest.fixture
-async def processes() -> AsyncIterator[Callable[..., subprocess.Popen[bytes]]]:
+async def processes(tmp_path: Path) -> AsyncIterator[Callable[..., subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
 
     def start(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-        # a session of its own: Sanic's worker manager signals its whole process group when it stops
+        # a session of its own: Sanic's worker manager signals its whole process group when it stops;
+        # what it logs goes to a file of its own, which a failing check shows (_serving)
+        log = (tmp_path / f"{len(started)}-{args[0]}.log").open("wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "server", *args],
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        log.close()
+        proc.log = Path(log.name)  # type: ignore[attr-defined]
         started.append(proc)
         return proc
 
@@ -125,6 +131,23 @@ async def _until(check: Callable[[], object], seconds: float) -> None:
     raise AssertionError("timed out")
 
 
+async def _serving(port: int, server: subprocess.Popen[bytes], seconds: float) -> dict[str, object]:
+    """/ready's answer once it is 200 (within ``seconds``; a web worker still starting, on a loaded
+    host, leaves the connection waiting in the listen queue), else the server's log in the failure."""
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.TransportError):
+                ready = await http.get("/ready")
+                if ready.status_code == 200:
+                    return dict(ready.json())
+            await asyncio.sleep(0.5)
+    log = server.log.read_text(errors="replace")  # type: ignore[attr-defined]
+    raise AssertionError(
+        f"/ready not 200 within {seconds} s (exit code {server.poll()}); its log:\n{log[-4000:]}"
+    )
+
+
 async def _unfinished() -> int:
     return await Notification.filter(state__in=[State.PENDING, State.CLAIMED, State.SENDING]).count()
 
@@ -139,7 +162,7 @@ async def test_two_web_and_two_job_workers_run_each_job_once_per_period_and_deli
         await _enqueue(users, motion)  # 400 rows waiting before anything runs
     env = _env(database_url, queue_url, fake)
     port = free_port()
-    processes("serve", "--workers", "2", "--port", str(port), env=env)
+    web = processes("serve", "--workers", "2", "--port", str(port), env=env)
     started = time.time()
     first = processes("worker", env=env)
     processes("worker", env=env)
@@ -178,9 +201,7 @@ async def test_two_web_and_two_job_workers_run_each_job_once_per_period_and_deli
             assert state.runs <= int(ended // every) - int(started // every) + 1, (state.name, state.runs)
         assert state.failures == 0, state.last_error
     # two web workers, three job workers and this test on two cores: /ready may wait its turn
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-        ready = await http.get("/ready")
-    assert ready.status_code == 200 and ready.json()["queue"] == "up"
+    assert (await _serving(port, web, 60))["queue"] == "up"
 
 
 async def _unfinished_is(n: int) -> bool:
