@@ -25,7 +25,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
     if workers == 1:
         # One process, no worker manager: starts faster and stops cleanly on SIGINT/SIGTERM.
-        app = create_app(settings, name="wuye")
+        app = create_app(settings, name="wuye", freeze_heap=True)
         app.prepare(host=host, port=port, access_log=False, single_process=True)
         Sanic.serve_single(primary=app)
         return
@@ -40,7 +40,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     from sanic.worker.process import WorkerProcess
 
     WorkerManager.THRESHOLD = WorkerProcess.THRESHOLD = WORKER_START_SECONDS * 10
-    loader = AppLoader(factory=partial(create_app, settings, name="wuye"))
+    loader = AppLoader(factory=partial(create_app, settings, name="wuye", freeze_heap=True))
     app = loader.load()
     app.prepare(host=host, port=port, workers=workers, access_log=False)
     Sanic.serve(primary=app, app_loader=loader)
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "worker":
         from server import worker
 
-        asyncio.run(worker.run(settings))
+        asyncio.run(worker.run(settings, freeze_heap=True))
         return 0
     if args.command == "migrate":
         from server import db

@@ -48,9 +48,12 @@ def create_app(
     manage_db: bool = True,
     background: bool = True,
     name: str | None = None,
+    freeze_heap: bool = False,
 ) -> Sanic:
     """Build the app. Tests pass their own cache and open the database themselves
-    (``manage_db=False``) so that fixtures and requests share one event loop and one connection."""
+    (``manage_db=False``) so that fixtures and requests share one event loop and one connection.
+    ``freeze_heap`` (`python -m server serve`): once the worker has started, what it loaded is left
+    out of the garbage collector's full collections (server.heap)."""
     settings.check()
     apply_template_ids(settings)
     app = Sanic(
@@ -105,6 +108,8 @@ def create_app(
 
     _lifecycle(app, settings, cache, wechat, manage_db)
     ops.install(app, settings)  # logs (JSON or text, scrubbed), access lines, /metrics
+    if freeze_heap:
+        app.register_listener(_freeze_heap, "after_server_start")  # type: ignore[arg-type]
     if background and not settings.queue_url:  # with a queue, `python -m server worker` runs them
         app.register_listener(_start_clock, "after_server_start")  # type: ignore[arg-type]
         app.register_listener(_stop_clock, "before_server_stop")  # type: ignore[arg-type]
@@ -138,6 +143,12 @@ async def _clock(app: Sanic) -> None:
     from server import jobs
 
     await jobs.clock_loop(jobs.JobContext(app.ctx.wechat, app.ctx.wechat_pay), tick=lambda: CLOCK_SECONDS)
+
+
+async def _freeze_heap(app: Sanic) -> None:
+    from server import heap
+
+    heap.freeze()
 
 
 async def _start_clock(app: Sanic) -> None:

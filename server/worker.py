@@ -30,7 +30,7 @@ async def _wechat(settings: Settings, cache: Cache) -> tuple[WeChatApi, FakeWeCh
     return client, fake
 
 
-async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+async def run(settings: Settings, *, stop: asyncio.Event | None = None, freeze_heap: bool = False) -> None:
     from arq.worker import Worker
 
     from core.cache import make_cache
@@ -52,6 +52,10 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     # (those web workers' clocks expire them); in real mode it closes expired orders itself.
     wechat_pay = pay.real_client(settings, cache, "") if settings.wechat_pay_mode == "real" else None
     ctx = jobs.JobContext(wechat, wechat_pay)
+    if freeze_heap:  # `python -m server worker`: what start-up loaded stays out of full collections
+        from server import heap
+
+        heap.freeze()
     try:
         while not stop.is_set():
             if settings.queue_url:
