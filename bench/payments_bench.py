@@ -122,7 +122,19 @@ class _MemoryPay:
 
 async def _alternate(n: int, concurrency: int, rounds: int, makers: list[object]) -> list[float]:
     """Each maker over ``n`` operations, in ``rounds`` slices taken in turn (A B C A B C ...);
-    operations per second of each over its slices."""
+    operations per second of each over its slices. On PostgreSQL the tables' statistics are taken
+    first (as autovacuum keeps them on a live database): on a fresh one the planner guesses from
+    empty tables, and an auto-analyze that lands mid-run changes the plans between slices. The heap
+    is frozen first, as a served worker's is (server.heap): else one full collection of the
+    imported app (0.4-0.5 s here) lands in whichever slice it falls on."""
+    from tortoise import connections
+
+    from server import heap
+
+    heap.freeze()
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_script("ANALYZE")
     spent = [0.0] * len(makers)
     bounds = [n * r // rounds for r in range(rounds + 1)]
     for r in range(rounds):
