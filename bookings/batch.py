@@ -39,7 +39,6 @@ from bookings.rules import State
 from core import clock
 from core.loops import PerLoop
 from notify import service as notify
-from notify.models import Notification
 
 MAX_BATCH = 32  # bookings per transaction
 SETTLE_SECONDS = 0.01  # how long a batch waits at most for the slot's bookers still reading
@@ -234,9 +233,9 @@ def _notified(
     return [(event, (f"booking:{booking_id}", [user_id], params))]
 
 
-def _outbox(fields: dict[str, Any], service_name: str) -> list[Notification]:
+def _outbox(fields: dict[str, Any], service_name: str) -> list[dict[str, Any]]:
     notified = _notified(fields["id"], fields["state"], fields["user_id"], fields["starts_at"], service_name)
-    return [row for event, item in notified for row in notify.outbox_rows(event, [item])]
+    return [row for event, item in notified for row in notify.outbox_values(event, [item])]
 
 
 def make_job(

@@ -14,7 +14,7 @@ statement, one implicit transaction:
   is not seen by ``cur``; then the guard may refuse, the statement writes nothing, and the caller
   books each alone (bookings.batch.SlotMoved), so every refusal stays exact;
 - the bookings (their ids were drawn by the gate's read, bookings.gate), their events and their
-  notifications (rendered by notify.outbox_rows, a key already there is skipped as enqueue does)
+  notifications (rendered by notify.outbox_values, a key already there is skipped as enqueue does)
   are inserted for the granted ones only, from arrays, the bookings pointing at ``slot``'s row.
   Foreign keys are checked at the end of the statement, when the rows exist.
 """
@@ -120,10 +120,6 @@ class _Table:
     def row(self, values: Mapping[str, Any]) -> list[str | None]:
         """Values by field name (all of them) as ``insert`` reads them."""
         return [text(values[n]) for n, text in zip(self.names, self.texts, strict=True)]
-
-    def row_of(self, obj: Model) -> list[str | None]:
-        """An instance's column values as ``insert`` reads them."""
-        return [text(getattr(obj, n)) for n, text in zip(self.names, self.texts, strict=True)]
 
     def arrays(self, rows: Sequence[tuple[int, list[str | None]]]) -> list[list[str | None]]:
         """(ord, row) pairs as the column arrays ``insert`` reads (the ords first)."""
@@ -234,7 +230,7 @@ class Rows:
     notifications: list[list[str | None]]
 
 
-def rows(fields: Mapping[str, Any], event: Mapping[str, Any], notifications: list[Notification]) -> Rows:
+def rows(fields: Mapping[str, Any], event: Mapping[str, Any], notifications: list[dict[str, Any]]) -> Rows:
     """The rows of a booking of ``fields`` (its id among them) and of its event, made from values,
     not through model instances (their __init__ and field conversions cost most of a booking's
     time in this process when it was so)."""
@@ -244,7 +240,7 @@ def rows(fields: Mapping[str, Any], event: Mapping[str, Any], notifications: lis
         values,
         st.bookings.row(values),
         st.events.row(st.events.complete(event)),
-        [st.notifications.row_of(n) for n in notifications],
+        [st.notifications.row(st.notifications.complete(n)) for n in notifications],
     )
 
 

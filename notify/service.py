@@ -142,26 +142,37 @@ def outbox_rows(
 ) -> list[Notification]:
     """The rows ``enqueue_many`` writes, not yet written: for a caller that inserts them in its own
     statement of the change's transaction (ignoring a conflict on ``key``, as ``enqueue_many`` does)."""
+    return [Notification(**values) for values in outbox_values(event, items, not_before=not_before)]
+
+
+def outbox_values(
+    event: str,
+    items: Iterable[tuple[str, Iterable[int], Mapping[str, Any]]],
+    *,
+    not_before: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """``outbox_rows`` as the rows' field values, for a caller that writes them without making
+    instances (bookings.batch_pg)."""
     now = clock.now()
     if not_before is not None and not_before > now:
         now = not_before  # the row is due, and enters the inbox, then
-    rows = []
+    rows: list[dict[str, Any]] = []
     for subject, user_ids, params in items:
         template_id, title, summary, data, page = _render(event, params)
         rows += [
-            Notification(
-                key=f"{event}:{subject}:{uid}"[:160],
-                user_id=uid,
-                event=event,
-                template_id=template_id,
-                title=title,
-                summary=summary,
-                data=data,
-                page=page,
-                state=State.PENDING,
-                next_attempt_at=now,
-                created_at=now,
-            )
+            {
+                "key": f"{event}:{subject}:{uid}"[:160],
+                "user_id": uid,
+                "event": event,
+                "template_id": template_id,
+                "title": title,
+                "summary": summary,
+                "data": data,
+                "page": page,
+                "state": State.PENDING,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
             for uid in sorted(set(user_ids))
         ]
     return rows
