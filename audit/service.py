@@ -156,22 +156,75 @@ class Entry:
     at: datetime
 
 
-_APPEND_MANY_PG = """WITH e AS (
+# The events' insert (e) and the head's move (h: one row only if the head was still at $2), as items
+# of a WITH; ``{after}`` lets a caller that locks other rows first in the same statement make the
+# head wait for them (a condition on its CTEs, evaluated before the head's row is touched).
+EVENTS_PG = """e AS (
   INSERT INTO audit_event (stream, seq, at, actor, actor_name, action, subject, payload, request_id,
                            prev_hash, hash)
   SELECT $1, x.seq, x.at, $8, $9, x.action, x.subject, x.payload::jsonb, $13, x.prev_hash, x.hash
   FROM unnest($6::bigint[], $7::timestamptz[], $10::text[], $11::text[], $12::text[], $14::text[],
               $15::text[]) AS x(seq, at, action, subject, payload, prev_hash, hash)
 ), h AS (
-  UPDATE audit_head SET seq = $3, hash = $4, updated_at = $5 WHERE stream = $1 AND seq = $2 RETURNING seq
-){then}
-SELECT seq FROM h"""
+  UPDATE audit_head SET seq = $3, hash = $4, updated_at = $5 WHERE stream = $1 AND seq = $2{after}
+  RETURNING seq
+)"""
+_APPEND_MANY_PG = "WITH " + EVENTS_PG.replace("{after}", "") + "{then}\nSELECT seq FROM h"
 APPEND_MANY_PARAMS = 15  # a caller's ``then`` numbers its parameters from $16
 
 # What a caller writes in the statement that appends its events (PostgreSQL): more items of its
 # WITH (", name AS (...)" ...; parameters numbered from $16) and their parameters, made from the
 # events (their hashes).
 Then = Callable[[list[dict[str, Any]]], tuple[str, list[Any]]]
+
+
+def chained(
+    stream: str, entries: list[Entry], *, actor: Actor, head: tuple[int, str]
+) -> list[dict[str, Any]]:
+    """``entries`` as the events that follow ``head`` (its seq and hash) on ``stream``, hashed and
+    not yet written."""
+    seq, prev, events = head[0], head[1], []
+    for entry in entries:
+        seq += 1
+        event: dict[str, Any] = {
+            "stream": stream,
+            "seq": seq,
+            "at": clock.iso_utc(entry.at),
+            "actor": actor.id,
+            "actor_name": actor.name,
+            "action": entry.action,
+            "subject": entry.subject,
+            "payload": loads(dumps(entry.payload)),
+            "request_id": actor.request_id,
+            "prev_hash": prev,
+        }
+        event["hash"] = prev = event_hash(event)
+        events.append(event)
+    return events
+
+
+def events_pg_args(
+    head: tuple[int, str], events: list[dict[str, Any]], entries: list[Entry], actor: Actor
+) -> list[Any]:
+    """EVENTS_PG's parameters $1-$15 for ``events`` (``chained`` from ``head``; at least one)."""
+    payload = AuditEvent._meta.fields_map["payload"]
+    return [
+        events[0]["stream"],
+        head[0],
+        events[-1]["seq"],
+        events[-1]["hash"],
+        clock.now(),
+        [e["seq"] for e in events],
+        [x.at for x in entries],
+        actor.id,
+        actor.name,
+        [e["action"] for e in events],
+        [e["subject"] for e in events],
+        [payload.to_db_value(e["payload"], AuditEvent) for e in events],
+        actor.request_id,
+        [e["prev_hash"] for e in events],
+        [e["hash"] for e in events],
+    ]
 
 
 async def append_many(
@@ -199,48 +252,13 @@ async def append_many(
     if head is None:
         locked = await _locked_head(conn, stream)
         head = (locked.seq, locked.hash)
-    seq, prev, events = head[0], head[1], []
-    for entry in entries:
-        seq += 1
-        event: dict[str, Any] = {
-            "stream": stream,
-            "seq": seq,
-            "at": clock.iso_utc(entry.at),
-            "actor": actor.id,
-            "actor_name": actor.name,
-            "action": entry.action,
-            "subject": entry.subject,
-            "payload": loads(dumps(entry.payload)),
-            "request_id": actor.request_id,
-            "prev_hash": prev,
-        }
-        event["hash"] = prev = event_hash(event)
-        events.append(event)
+    events = chained(stream, entries, actor=actor, head=head)
     if not events:
         return []
     if conn.capabilities.dialect == "postgres":  # the events and the head's move, one statement
-        fields = AuditEvent._meta.fields_map
         more, values = then(events) if then is not None else ("", [])
         rows = await conn.execute_query_dict(
-            _APPEND_MANY_PG.format(then=more),
-            [
-                stream,
-                head[0],
-                seq,
-                prev,
-                clock.now(),
-                [e["seq"] for e in events],
-                [x.at for x in entries],
-                actor.id,
-                actor.name,
-                [e["action"] for e in events],
-                [e["subject"] for e in events],
-                [fields["payload"].to_db_value(e["payload"], AuditEvent) for e in events],
-                actor.request_id,
-                [e["prev_hash"] for e in events],
-                [e["hash"] for e in events],
-                *values,
-            ],
+            _APPEND_MANY_PG.format(then=more), [*events_pg_args(head, events, entries, actor), *values]
         )
         updated = len(rows)
     else:
@@ -252,7 +270,7 @@ async def append_many(
         updated = (
             await AuditHead.filter(stream=stream, seq=head[0])
             .using_db(conn)
-            .update(seq=seq, hash=prev, updated_at=clock.now())
+            .update(seq=events[-1]["seq"], hash=events[-1]["hash"], updated_at=clock.now())
         )
     if updated != 1:
         raise IntegrityError("audit head moved underneath us")

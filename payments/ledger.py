@@ -95,9 +95,36 @@ def _columns(order: PaymentOrder, entry: dict[str, Any], at: datetime, chain_has
     }
 
 
+Paid = list[tuple[PaymentOrder, datetime, list[int]]]  # orders of one payee, each its paid time and bills
+
+
+def payment_entries(payee_id: int, paid: Paid) -> tuple[list[dict[str, Any]], list[audit.Entry]]:
+    """The ledger entries of these payments (chained fields) and the events that chain them."""
+    entries = []
+    for order, _, bills in paid:
+        if order.payee_id != payee_id:
+            raise ValueError(f"order {order.id} is not of payee {payee_id}")
+        entries.append(_entry(order, LedgerKind.PAYMENT, order.amount_fen, None, bills))
+    events = [
+        audit.Entry(f"ledger.{LedgerKind.PAYMENT.value}", entry["key"], entry, at)
+        for entry, (_, at, _) in zip(entries, paid, strict=True)
+    ]
+    return entries, events
+
+
+def payment_columns(
+    paid: Paid, entries: list[dict[str, Any]], events: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each entry's columns, its event's hash as its ``chain_hash``."""
+    return [
+        _columns(order, entry, at, event["hash"])
+        for entry, (order, at, _), event in zip(entries, paid, events, strict=True)
+    ]
+
+
 async def chain_payments(
     payee_id: int,
-    paid: list[tuple[PaymentOrder, datetime, list[int]]],
+    paid: Paid,
     *,
     then: Callable[[list[dict[str, Any]]], tuple[str, list[Any]]] | None = None,
     head: tuple[int, str] | None = None,
@@ -108,29 +135,15 @@ async def chain_payments(
     them paid; returns each entry's columns, as ``chain`` does. ``then`` (PostgreSQL): the caller's
     writes made from those columns, in the statement that writes the events; ``head``: the stream's head
     as the caller read it under its lock (audit.append_many)."""
-    entries = []
-    for order, _, bills in paid:
-        if order.payee_id != payee_id:
-            raise ValueError(f"order {order.id} is not of payee {payee_id}")
-        entries.append(_entry(order, LedgerKind.PAYMENT, order.amount_fen, None, bills))
-
-    def columns(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [
-            _columns(order, entry, at, event["hash"])
-            for entry, (order, at, _), event in zip(entries, paid, events, strict=True)
-        ]
-
+    entries, chained = payment_entries(payee_id, paid)
     events = await audit.append_many(
         stream(payee_id),
-        [
-            audit.Entry(f"ledger.{LedgerKind.PAYMENT.value}", entry["key"], entry, at)
-            for entry, (_, at, _) in zip(entries, paid, strict=True)
-        ],
+        chained,
         actor=SYSTEM,
-        then=None if then is None else (lambda events: then(columns(events))),
+        then=None if then is None else (lambda events: then(payment_columns(paid, entries, events))),
         head=head,
     )
-    return columns(events)
+    return payment_columns(paid, entries, events)
 
 
 async def record(

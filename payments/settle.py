@@ -23,7 +23,7 @@ from core import clock
 from payments import errors, settle_batch
 from payments.models import PaymentOrder
 from payments.rules import OrderState
-from payments.settle_batch import receipt_number
+from payments.settle_pg import receipt_number
 from wechat.pay.protocol import Transaction
 
 log = logging.getLogger("wuye.payments")

@@ -33,23 +33,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from audit import service as audit
-from core import clock
 from core.loops import PerLoop
-from payments import ledger, purpose_registry
+from payments import ledger, purpose_registry, settle_pg
 from payments.models import BILLS, Bill, LedgerEntry, OrderBill, PaymentOrder, Receipt
 from payments.rules import BillStatus, OrderState
 from wechat.pay.protocol import Transaction
 
 MAX_BATCH = 32  # payments per transaction
+log = logging.getLogger("wuye.payments")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,7 @@ class Paying:
 class _Job:
     paying: Paying
     done: asyncio.Future[bool] = field(repr=False)
+    read: settle_pg.Read | None = None  # PostgreSQL: its order as read before its batch (_Writer._read)
 
 
 class BatchFailed(Exception):
@@ -83,12 +84,62 @@ class _Writer:
         self.waiting: dict[str, list[_Job]] = defaultdict(list)
         self.writing: dict[str, asyncio.Task[None]] = {}  # referenced while they run
         self.transactions = 0
+        # PostgreSQL: each payee's chain head as this loop's last statement left it, by sub_mchid
+        # (payee id, (seq, hash)); another process's (or a refund's) move makes it stale, and the
+        # statement that starts from it is undone and tried again from the head as it is then
+        self.heads: dict[str, tuple[int, tuple[int, str]]] = {}
+        self.unread: dict[str, list[_Job]] = defaultdict(list)  # PostgreSQL: before their order's read
+        self.reading: dict[str, asyncio.Task[None]] = {}
 
     def submit(self, job: _Job) -> None:
         key = job.paying.txn.sub_mchid
-        self.waiting[key].append(job)
+        if connections.get("default").capabilities.dialect != "postgres":
+            self._ready(key, [job])
+            return
+        # PostgreSQL: its order is read first, with the others arriving meanwhile, while the payee's
+        # batch before is still being written (the reads take no lock)
+        self.unread[key].append(job)
+        if key not in self.reading:
+            self.reading[key] = asyncio.get_running_loop().create_task(self._read(key))
+
+    def _ready(self, key: str, jobs: list[_Job]) -> None:
+        if not jobs:
+            return
+        self.waiting[key] += jobs
         if key not in self.writing:
             self.writing[key] = asyncio.get_running_loop().create_task(self._write(key))
+
+    async def _read(self, key: str) -> None:
+        """The orders of the payee's results waiting to be read, one query for all of them: a result
+        whose order would not move is answered at once (its caller reads why), the others wait for
+        the payee's next batch with their order."""
+        jobs: list[_Job] = []
+        try:
+            while self.unread.get(key):
+                jobs = self.unread.pop(key)
+                try:
+                    reads = await settle_pg.read([job.paying.txn.out_trade_no for job in jobs])
+                except Exception as exc:  # each alone, by the caller
+                    for job in jobs:
+                        if not job.done.done():
+                            job.done.set_exception(BatchFailed(exc, alone=False))
+                else:
+                    ready = []
+                    for job in jobs:
+                        job.read = reads.get(job.paying.txn.out_trade_no)
+                        if job.read is None or not job.read.moves(job.paying):
+                            if not job.done.done():
+                                job.done.set_result(False)
+                        else:
+                            ready.append(job)
+                    self._ready(key, ready)
+                jobs = []
+        finally:
+            # Cancelled (shutdown): whoever still waits is cancelled too, not left hanging.
+            for job in jobs + self.unread.pop(key, []):
+                if not job.done.done():
+                    job.done.cancel()
+            self.reading.pop(key, None)
 
     async def _write(self, key: str) -> None:
         batch: list[_Job] = []
@@ -98,7 +149,7 @@ class _Writer:
                 batch, self.waiting[key] = jobs[:MAX_BATCH], jobs[MAX_BATCH:]
                 self.transactions += 1
                 try:
-                    moved = await settle_together([job.paying for job in batch])
+                    moved = await self._settle(key, batch)
                 except Exception as exc:  # rolled back as a whole: each alone, by the caller
                     for job in batch:
                         if not job.done.done():
@@ -114,6 +165,46 @@ class _Writer:
                 if not job.done.done():
                     job.done.cancel()
             self.writing.pop(key, None)
+
+    async def _settle(self, key: str, batch: list[_Job]) -> list[bool]:
+        """Bill orders (each read, and moved by its result: PostgreSQL) in one statement; the
+        others, or those the statement could not take, the general way."""
+        payings = [job.paying for job in batch]
+        reads = {job.paying.txn.out_trade_no: job.read for job in batch if job.read is not None}
+        if len(reads) == len({p.txn.out_trade_no for p in payings}) and all(
+            r.order.purpose == BILLS for r in reads.values()
+        ):
+            moved = await self._one_statement(key, payings, reads)
+            if moved is not None:
+                return moved
+        return await settle_together(payings)
+
+    async def _one_statement(
+        self, key: str, payings: list[Paying], reads: dict[str, settle_pg.Read]
+    ) -> list[bool] | None:
+        """Bill orders that their results would move (PostgreSQL): one statement (settle_pg.write)
+        from the payee's head as this loop last left it, then as it is now; None when neither held
+        (the caller goes the general way, which says what each payment comes to)."""
+        firsts: dict[str, Paying] = {}
+        for paying in payings:
+            firsts.setdefault(paying.txn.out_trade_no, paying)
+        batch = [(reads[no], paying) for no, paying in firsts.items()]
+        payee_id = batch[0][0].order.payee_id
+        if any(r.order.payee_id != payee_id for r, _ in batch):
+            return None  # sub_mchid names one payee: cannot happen, and then the general way
+        cached = self.heads.pop(key, None)
+        starts: list[tuple[int, str] | None] = [cached[1]] if cached and cached[0] == payee_id else []
+        for start in [*starts, None]:  # None: the head as it is by then
+            start = start or await settle_pg.head(payee_id)
+            if start is None:
+                return None  # the payee's first entry: its head is made the general way
+            try:
+                self.heads[key] = (payee_id, await settle_pg.write(payee_id, batch, start))
+            except Exception as exc:  # undone: an order moved meanwhile, the head was elsewhere, or it failed
+                log.debug("payments of %s in one statement from head %s undone: %s", key, start[0], exc)
+                continue
+            return [paying is firsts[paying.txn.out_trade_no] for paying in payings]
+        return None
 
 
 _writer = PerLoop(_Writer).get
@@ -269,42 +360,6 @@ async def _lines(order_ids: list[int]) -> Lines:
     return found
 
 
-def receipt_number(payee_id: int, at: datetime, seq: int) -> str:
-    return f"{payee_id:04d}-{clock.to_local(at).year}-{seq:07d}"
-
-
-def _receipt_lines(order: PaymentOrder, bill_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    lines: list[dict[str, Any]] = []
-    if order.purpose != BILLS:
-        lines.append(
-            {"bill_id": None, "item": order.description, "period": None, "amount_fen": order.amount_fen}
-        )
-    return lines + bill_lines
-
-
-# The ledger entries, the counter counted up by the batch's size and the receipts numbered from it in
-# the batch's order, written in the statement that chains the entries (audit.append_many's ``then``:
-# more items of its WITH, which run once, referenced or not; parameters from $16); a number is its
-# prefix and its sequence number padded to at least 7 digits, as receipt_number() writes it.
-_ENTRIES_AND_RECEIPTS_PG = re.sub(
-    r"\$(\d+)",
-    lambda m: f"${int(m[1]) + audit.APPEND_MANY_PARAMS}",
-    """, pay_l AS (
-  INSERT INTO pay_ledger_entry ("payee_id", "key", "kind", "debit", "credit", "amount_fen", "order_id",
-                                "bill_id", "refund_id", "compound_id", "at", "chain_hash")
-  SELECT $1, v.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::int[], $9::int[],
-                             $10::int[], $11::int[], $12::timestamptz[], $13::text[]) AS v
-), pay_s AS (
-  UPDATE pay_payee SET receipt_seq = receipt_seq + $2 WHERE id = $1 RETURNING receipt_seq
-), pay_r AS (
-  INSERT INTO pay_receipt (payee_id, seq, number, order_id, unit_id, amount_fen, lines, issued_at)
-  SELECT $1, n.seq, r.prefix || lpad(n.seq::text, greatest(7, length(n.seq::text)), '0'),
-         r.order_id, r.unit_id, r.amount_fen, r.lines::jsonb, r.issued_at
-  FROM unnest($14::int[], $15::text[], $8::int[], $16::int[], $7::bigint[], $17::text[], $12::timestamptz[])
-         AS r(ord, prefix, order_id, unit_id, amount_fen, lines, issued_at)
-  CROSS JOIN pay_s CROSS JOIN LATERAL (SELECT pay_s.receipt_seq - $2 + r.ord AS seq) n
-)""",
-)
 _NEXT_SEQ_SQLITE = "UPDATE pay_payee SET receipt_seq = receipt_seq + ? WHERE id = ? RETURNING receipt_seq"
 
 
@@ -319,30 +374,10 @@ async def _chain_and_write(
     by the payee's counter (counted up by the batch's size; the row stays locked until the commit,
     so numbers are gapless and never repeat), in the batch's order."""
     n = len(paid)
-    lines = [_receipt_lines(order, bill_lines[order.id]) for order, _ in paid]
+    lines = [settle_pg.receipt_lines(order, bill_lines[order.id]) for order, _ in paid]
     chained = [(order, p.paid_at, [line["bill_id"] for line in bill_lines[order.id]]) for order, p in paid]
     if conn.capabilities.dialect == "postgres":
-        kept, receipt = LedgerEntry._meta.fields_map, Receipt._meta.fields_map
-
-        def writes(entries: list[dict[str, Any]]) -> tuple[str, list[Any]]:
-            return _ENTRIES_AND_RECEIPTS_PG, [
-                payee_id,
-                n,
-                *(
-                    [e[k] for e in entries]
-                    for k in ("key", "kind", "debit", "credit", "amount_fen", "order_id")
-                ),
-                [e["bill_id"] for e in entries],
-                [e["refund_id"] for e in entries],
-                [e["compound_id"] for e in entries],
-                [kept["at"].to_db_value(e["at"], LedgerEntry) for e in entries],
-                [e["chain_hash"] for e in entries],
-                list(range(1, n + 1)),
-                [receipt_number(payee_id, p.paid_at, 0)[: -len("0000000")] for _, p in paid],
-                [order.unit_id for order, _ in paid],
-                [receipt["lines"].to_db_value(x, Receipt) for x in lines],
-            ]
-
+        writes = settle_pg.entries_and_receipts(payee_id, [(order, p.paid_at) for order, p in paid], lines)
         await ledger.chain_payments(payee_id, chained, then=writes, head=head)
         return
     entries = await ledger.chain_payments(payee_id, chained)
@@ -354,7 +389,7 @@ async def _chain_and_write(
             Receipt(
                 payee_id=payee_id,
                 seq=first + k,
-                number=receipt_number(payee_id, p.paid_at, first + k),
+                number=settle_pg.receipt_number(payee_id, p.paid_at, first + k),
                 order_id=order.id,
                 unit_id=order.unit_id,
                 amount_fen=order.amount_fen,

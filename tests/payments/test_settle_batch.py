@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from core import clock
-from payments import ledger, orders, purpose_registry, settle_batch
+from payments import ledger, orders, settle_batch, settle_pg
 from payments.models import Bill, LedgerEntry, PaymentOrder, Receipt
 from payments.rules import BillStatus, OrderState
 from tests.payments.conftest import SP_APPID, SP_MCHID, Fees, StubPay
@@ -105,14 +105,14 @@ async def test_a_payment_failing_its_batch_fails_alone(
 ) -> None:
     made = await _orders(fees, stub_pay)
     bad = made[2]
-    dispatch = purpose_registry.dispatch
+    lines = settle_pg.receipt_lines  # what a receipt shows: made for each payment, whichever way
 
-    async def failing(order: PaymentOrder, kind: Any, at: Any, **more: object) -> None:
+    def failing(order: PaymentOrder, bill_lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if order.id == bad.id:
-            raise RuntimeError("the higher domain could not take it")
-        await dispatch(order, kind, at, **more)
+            raise RuntimeError("its receipt could not be made")
+        return lines(order, bill_lines)
 
-    monkeypatch.setattr(purpose_registry, "dispatch", failing)
+    monkeypatch.setattr(settle_pg, "receipt_lines", failing)
     txns = [stub_pay.pay_now(o.out_trade_no) for o in made]
     before = settle_batch.transactions()
     outcomes = await asyncio.gather(
@@ -132,8 +132,8 @@ async def test_a_payment_failing_its_batch_fails_alone(
     check = await ledger.verify(payee_id)
     assert (check.ok, check.entries) == (True, len(made) - 1)
     assert await _receipt_seqs(payee_id) == list(range(1, len(made)))
-    # WeChat Pay retries it once the domain takes it: paid, next number, the chain still whole
-    monkeypatch.setattr(purpose_registry, "dispatch", dispatch)
+    # WeChat Pay retries it once it can be taken: paid, next number, the chain still whole
+    monkeypatch.setattr(settle_pg, "receipt_lines", lines)
     assert await orders.apply_result(txns[2], sp_mchid=SP_MCHID, sp_appid=SP_APPID) == "applied"
     assert await _receipt_seqs(payee_id) == list(range(1, len(made) + 1))
     assert (await ledger.verify(payee_id)).entries == len(made)
