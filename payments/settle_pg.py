@@ -34,7 +34,7 @@ from payments.models import BILLS, Bill, LedgerEntry, PaymentOrder, Receipt
 from payments.rules import BillStatus, OrderState
 
 if TYPE_CHECKING:
-    from payments.settle_batch import Paying
+    from payments.settle_tx import Paying
 
 
 def receipt_number(payee_id: int, at: datetime, seq: int) -> str:
