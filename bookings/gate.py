@@ -12,7 +12,6 @@ the one way into a slot."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from bookings.catalogue import LIFE_SERVICES
 from bookings.models import Service, Slot
 from bookings.rules import State
 from core import clock
+from core.batching import Batcher
 from core.loops import PerLoop
 from notices.rules import Scope, Status, live
 
@@ -127,10 +127,10 @@ async def read(
     service_id: int, *, unit_id: int, user_id: int, starts_at: datetime, now: datetime
 ) -> Gate | None:
     """None when there is no such active service. On PostgreSQL the reads of one slot that arrive
-    together go in one statement (_Readers)."""
+    together go in one statement (_readers)."""
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
-        return await _readers().read((service_id, starts_at), _Ask(unit_id, user_id, now))
+        return await _readers().ask((service_id, starts_at), _Ask(unit_id, user_id, now))
     sql, names = _statement(conn.capabilities.dialect)
     values: dict[str, Any] = {
         "unit": unit_id, "user": user_id, "held": State.HELD.value, "now": now,
@@ -183,56 +183,16 @@ class _Ask:
 _Key = tuple[int, datetime]  # service, start
 
 
-class _Readers:
-    """The gate reads of one event loop on PostgreSQL, by slot ("natural batching", as the slot's
-    writes are, bookings.batch): a read starts on the loop's next turn, with every read of the
-    slot asked meanwhile; reads asked while it runs go together in the next. Under contention the
-    bookers of a slot come together, and one statement answers them all, for about the time of one
-    (the rows they share are read once, the server and this process each handle one statement);
-    at low load a read holds one booker and waits for nothing but that turn. The answers are
-    each booker's own, as its own read would have given them (its household, its moment for the
-    holds that ran out, its booking id)."""
-
-    def __init__(self) -> None:
-        self.waiting: dict[_Key, list[tuple[_Ask, asyncio.Future[Gate | None]]]] = {}
-        self.reading: dict[_Key, asyncio.Task[None]] = {}  # referenced while they run
-
-    async def read(self, key: _Key, ask: _Ask) -> Gate | None:
-        done: asyncio.Future[Gate | None] = asyncio.get_running_loop().create_future()
-        self.waiting.setdefault(key, []).append((ask, done))
-        if key not in self.reading:
-            self.reading[key] = asyncio.get_running_loop().create_task(self._read(key))
-        return await done
-
-    async def _read(self, key: _Key) -> None:
-        asks: list[tuple[_Ask, asyncio.Future[Gate | None]]] = []
-        try:
-            while waiting := self.waiting.get(key):
-                asks, rest = waiting[:MAX_READERS], waiting[MAX_READERS:]
-                if rest:
-                    self.waiting[key] = rest
-                else:
-                    del self.waiting[key]
-                try:
-                    gates = await _read_many(key, [ask for ask, _ in asks])
-                except Exception as exc:  # each booker gets the read's failure
-                    for _, done in asks:
-                        if not done.done():
-                            done.set_exception(exc)
-                else:
-                    for (_, done), found in zip(asks, gates, strict=True):
-                        if not done.done():
-                            done.set_result(found)
-                asks = []
-        finally:
-            # Cancelled (shutdown): whoever still waits is cancelled too, not left hanging.
-            for _, done in asks + self.waiting.pop(key, []):
-                if not done.done():
-                    done.cancel()
-            self.reading.pop(key, None)
+# The gate reads of one event loop on PostgreSQL, by slot (core.batching, as the slot's writes are
+# batched, bookings.batch): under contention the bookers of a slot come together, and one statement
+# answers them all, for about the time of one (the rows they share are read once, the server and this
+# process each handle one statement). The answers are each booker's own, as its own read would have
+# given them (its household, its moment for the holds that ran out, its booking id).
+def _readers_of_loop() -> Batcher[_Key, _Ask, Gate | None]:
+    return Batcher(lambda key, asks: _read_many(key, asks), limit=MAX_READERS)
 
 
-_readers = PerLoop(_Readers).get
+_readers = PerLoop(_readers_of_loop).get
 
 
 async def _read_many(key: _Key, asks: list[_Ask]) -> list[Gate | None]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from tortoise import connections
 
+from core.batching import Batcher
 from core.loops import PerLoop
 from payments import settle_pg
 from payments.models import BILLS
@@ -64,58 +65,12 @@ class _Writer:
         # (payee id, (seq, hash)); another process's (or a refund's) move makes it stale, and the
         # statement that starts from it is undone and tried again from the head as it is then
         self.heads: dict[str, tuple[int, tuple[int, str]]] = {}
-        self.unread: dict[str, list[_Job]] = defaultdict(list)  # PostgreSQL: before their order's read
-        self.reading: dict[str, asyncio.Task[None]] = {}
 
     def submit(self, job: _Job) -> None:
         key = job.paying.txn.sub_mchid
-        if connections.get("default").capabilities.dialect != "postgres":
-            self._ready(key, [job])
-            return
-        # PostgreSQL: its order is read first, with the others arriving meanwhile, while the payee's
-        # batch before is still being written (the reads take no lock)
-        self.unread[key].append(job)
-        if key not in self.reading:
-            self.reading[key] = asyncio.get_running_loop().create_task(self._read(key))
-
-    def _ready(self, key: str, jobs: list[_Job]) -> None:
-        if not jobs:
-            return
-        self.waiting[key] += jobs
+        self.waiting[key].append(job)
         if key not in self.writing:
             self.writing[key] = asyncio.get_running_loop().create_task(self._write(key))
-
-    async def _read(self, key: str) -> None:
-        """The orders of the payee's results waiting to be read, one query for all of them: a result
-        whose order would not move is answered at once (its caller reads why), the others wait for
-        the payee's next batch with their order."""
-        jobs: list[_Job] = []
-        try:
-            while self.unread.get(key):
-                jobs = self.unread.pop(key)
-                try:
-                    reads = await settle_pg.read([job.paying.txn.out_trade_no for job in jobs])
-                except Exception as exc:  # each alone, by the caller
-                    for job in jobs:
-                        if not job.done.done():
-                            job.done.set_exception(BatchFailed(exc, alone=False))
-                else:
-                    ready = []
-                    for job in jobs:
-                        job.read = reads.get(job.paying.txn.out_trade_no)
-                        if job.read is None or not job.read.moves(job.paying):
-                            if not job.done.done():
-                                job.done.set_result(False)
-                        else:
-                            ready.append(job)
-                    self._ready(key, ready)
-                jobs = []
-        finally:
-            # Cancelled (shutdown): whoever still waits is cancelled too, not left hanging.
-            for job in jobs + self.unread.pop(key, []):
-                if not job.done.done():
-                    job.done.cancel()
-            self.reading.pop(key, None)
 
     async def _write(self, key: str) -> None:
         batch: list[_Job] = []
@@ -186,12 +141,38 @@ class _Writer:
 _writer = PerLoop(_Writer).get
 
 
+async def _read_orders(out_trade_nos: list[str]) -> list[settle_pg.Read | None]:
+    found = await settle_pg.read(out_trade_nos)
+    return [found.get(no) for no in out_trade_nos]
+
+
+# PostgreSQL: the orders of one payee's results, read together (core.batching), outside any lock, while
+# the payee's batch before is still being written
+def _readers_of_loop() -> Batcher[str, str, settle_pg.Read | None]:
+    return Batcher(lambda _, nos: _read_orders(nos), limit=MAX_BATCH)
+
+
+_readers = PerLoop(_readers_of_loop).get
+
+
 async def settle(paying: Paying) -> bool:
     """Settle a paid result in the next transaction of its payee: True when it moved its order
     ``created → paid`` (and everything that brings is committed), False when that order did not
-    move (not ours, a mismatch, paid already, closed: the caller reads why). Raises BatchFailed."""
+    move (not ours, a mismatch, paid already, closed: the caller reads why). Raises BatchFailed.
+
+    On PostgreSQL its order is read first, with those of the payee's other results arriving
+    meanwhile: a result whose order would not move is answered at once, and bill orders go in one
+    statement (settle_pg)."""
+    read = None
+    if connections.get("default").capabilities.dialect == "postgres":
+        try:
+            read = await _readers().ask(paying.txn.sub_mchid, paying.txn.out_trade_no)
+        except Exception as exc:  # alone, by the caller
+            raise BatchFailed(exc, alone=False) from exc
+        if read is None or not read.moves(paying):
+            return False
     done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-    _writer().submit(_Job(paying, done))
+    _writer().submit(_Job(paying, done, read))
     return await done
 
 
