@@ -156,18 +156,20 @@ class Entry:
     at: datetime
 
 
-# The events' insert (e) and the head's move (h: one row only if the head was still at $2), as items
+# The head's move (h: one row only if the head was still at $2) and the events' insert (e), as items
 # of a WITH; ``{after}`` lets a caller that locks other rows first in the same statement make the
 # head wait for them (a condition on its CTEs, evaluated before the head's row is touched).
-EVENTS_PG = """e AS (
+EVENTS_PG = """h AS (
+  UPDATE audit_head SET seq = $3, hash = $4, updated_at = $5 WHERE stream = $1 AND seq = $2{after}
+  RETURNING seq
+), e AS (
+  -- once the head is ours: a statement chained from the same head waits there, not on these rows
   INSERT INTO audit_event (stream, seq, at, actor, actor_name, action, subject, payload, request_id,
                            prev_hash, hash)
   SELECT $1, x.seq, x.at, $8, $9, x.action, x.subject, x.payload::jsonb, $13, x.prev_hash, x.hash
   FROM unnest($6::bigint[], $7::timestamptz[], $10::text[], $11::text[], $12::text[], $14::text[],
               $15::text[]) AS x(seq, at, action, subject, payload, prev_hash, hash)
-), h AS (
-  UPDATE audit_head SET seq = $3, hash = $4, updated_at = $5 WHERE stream = $1 AND seq = $2{after}
-  RETURNING seq
+  WHERE EXISTS (SELECT 1 FROM h)
 )"""
 _APPEND_MANY_PG = "WITH " + EVENTS_PG.replace("{after}", "") + "{then}\nSELECT seq FROM h"
 APPEND_MANY_PARAMS = 15  # a caller's ``then`` numbers its parameters from $16

@@ -55,7 +55,8 @@ def receipt_lines(order: PaymentOrder, bill_lines: list[dict[str, Any]]) -> list
 # the batch's order, written in the statement that chains the entries (audit.append_many's ``then``:
 # more items of its WITH, which run once, referenced or not; parameters from $16); a number is its
 # prefix and its sequence number padded to at least 7 digits, as receipt_number() writes it. The
-# counter is counted up once the head has moved (the lock order of every payment).
+# entries are written and the counter counted up once the head has moved (the lock order of every
+# payment; two statements chained from the same head then wait at the head, not crosswise on rows).
 ENTRIES_AND_RECEIPTS_PG = re.sub(
     r"\$(\d+)",
     lambda m: f"${int(m[1]) + audit.APPEND_MANY_PARAMS}",
@@ -64,6 +65,7 @@ ENTRIES_AND_RECEIPTS_PG = re.sub(
                                 "bill_id", "refund_id", "compound_id", "at", "chain_hash")
   SELECT $1, v.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::int[], $9::int[],
                              $10::int[], $11::int[], $12::timestamptz[], $13::text[]) AS v
+  WHERE EXISTS (SELECT 1 FROM h)
 ), pay_s AS (
   UPDATE pay_payee SET receipt_seq = receipt_seq + $2 WHERE id = $1 AND EXISTS (SELECT 1 FROM h)
   RETURNING receipt_seq

@@ -117,3 +117,29 @@ async def test_an_order_paid_between_the_read_and_the_statement_is_taken_once(
     await _whole(made[0].payee_id, len(made))
     assert await LedgerEntry.filter(order_id=racing.id).count() == 1
     assert await Receipt.filter(order_id=racing.id).count() == 1
+
+
+async def test_two_statements_from_the_same_head_one_lands_the_other_is_undone_without_deadlock(
+    fees: Fees, stub_pay: StubPay
+) -> None:
+    # two processes settling payments of one payee at once, each from the head as it read it
+    made = await _orders(fees, stub_pay)
+    assert await _apply(stub_pay, made[:1]) == ["applied"]
+    payee_id = made[0].payee_id
+    start = await settle_pg.head(payee_id)
+    assert start is not None
+    found = await settle_pg.read([o.out_trade_no for o in made[1:]])
+    batches = [[(found[o.out_trade_no], _paying(stub_pay, o)) for o in made[k : k + 2]] for k in (1, 3)]
+    results = await asyncio.gather(
+        *(settle_pg.write(payee_id, batch, start) for batch in batches), return_exceptions=True
+    )
+    landed = [r for r in results if not isinstance(r, BaseException)]
+    undone = [r for r in results if isinstance(r, BaseException)]
+    assert len(landed) == 1 and len(undone) == 1
+    assert "deadlock" not in str(undone[0]).lower()
+    await _whole(payee_id, 3)
+
+
+def _paying(stub_pay: StubPay, order: PaymentOrder) -> settle_batch.Paying:
+    txn = stub_pay.pay_now(order.out_trade_no)
+    return settle_batch.Paying(txn, txn.success_time)  # type: ignore[arg-type]
