@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -108,8 +109,18 @@ class _Writer:
     def submit(self, key: SlotKey, job: Job) -> None:
         self.waiting[key].append(job)
         self._wake((key.service_id, key.starts_at))
-        if key not in self.writing:
-            self.writing[key] = asyncio.get_running_loop().create_task(self._write(key))
+        writer = self.writing.get(key)
+        if writer is None or writer.done():
+            writer = self.writing[key] = asyncio.get_running_loop().create_task(self._write(key))
+            writer.add_done_callback(functools.partial(self._ended, key))
+
+    def _ended(self, key: SlotKey, writer: asyncio.Task[None]) -> None:
+        if self.writing.get(key) is writer:
+            del self.writing[key]
+        if writer.cancelled():  # also one cancelled before it ever ran (so its own clean-up did not)
+            for job in self.waiting.pop(key, []):
+                if not job.done.done():
+                    job.done.cancel()
 
     async def _write(self, key: SlotKey) -> None:
         batch: list[Job] = []
@@ -137,7 +148,6 @@ class _Writer:
             for job in batch + self.waiting.pop(key, []):
                 if not job.done.done():
                     job.done.cancel()
-            self.writing.pop(key, None)
 
 
 @dataclass(frozen=True, slots=True)

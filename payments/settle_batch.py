@@ -19,6 +19,7 @@ others down with it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -69,8 +70,18 @@ class _Writer:
     def submit(self, job: _Job) -> None:
         key = job.paying.txn.sub_mchid
         self.waiting[key].append(job)
-        if key not in self.writing:
-            self.writing[key] = asyncio.get_running_loop().create_task(self._write(key))
+        writer = self.writing.get(key)
+        if writer is None or writer.done():
+            writer = self.writing[key] = asyncio.get_running_loop().create_task(self._write(key))
+            writer.add_done_callback(functools.partial(self._ended, key))
+
+    def _ended(self, key: str, writer: asyncio.Task[None]) -> None:
+        if self.writing.get(key) is writer:
+            del self.writing[key]
+        if writer.cancelled():  # also one cancelled before it ever ran (so its own clean-up did not)
+            for job in self.waiting.pop(key, []):
+                if not job.done.done():
+                    job.done.cancel()
 
     async def _write(self, key: str) -> None:
         batch: list[_Job] = []
@@ -95,7 +106,6 @@ class _Writer:
             for job in batch + self.waiting.pop(key, []):
                 if not job.done.done():
                     job.done.cancel()
-            self.writing.pop(key, None)
 
     async def _settle(self, key: str, batch: list[_Job]) -> list[bool]:
         """Bill orders (each read, and moved by its result: PostgreSQL) in one statement; the

@@ -6,7 +6,7 @@ gate still refuses who may not book."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -161,3 +161,21 @@ async def test_bookers_of_a_slot_reading_together_share_one_read_and_keep_their_
     assert statements == [8]
     assert [g.member for g in seen if g is not None] == [True, False] * 4
     assert len({g.booking_id for g in seen if g is not None}) == 8
+
+
+async def test_a_writer_cancelled_before_it_ran_cancels_its_booking_and_leaves_the_slot_bookable(
+    world: World,
+) -> None:
+    service = await publish(world, capacity=5, pay_on_site=True)
+    at = tomorrow_at(15)
+    key = batch.SlotKey(service.id, at, at + timedelta(hours=1), 5)
+    writer = batch._writer()
+    done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    writer.submit(key, batch.make_job({}, service.name, 5, done))
+    writer.writing[key].cancel()  # at shutdown, before it ever ran
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(done, 10)
+    await asyncio.sleep(0)
+    assert key not in writer.writing and key not in writer.waiting
+    new = booking.NewBooking(service.id, world.units[0].id, at)
+    assert await _try(new, world.uid("resident")) == "booked"  # the slot's next writer starts

@@ -171,3 +171,19 @@ async def test_first_payments_of_a_payee_settled_alone_at_once_all_land(
     check = await ledger.verify(made[0].payee_id)
     assert (check.ok, check.entries) == (True, len(made))
     assert await _receipt_seqs(made[0].payee_id) == list(range(1, len(made) + 1))
+
+
+async def test_a_writer_cancelled_before_it_ran_cancels_its_payment_and_the_payee_is_taken_after(
+    fees: Fees, stub_pay: StubPay
+) -> None:
+    made = await _orders(fees, stub_pay)
+    txn = stub_pay.pay_now(made[0].out_trade_no)
+    writer = settle_batch._writer()
+    done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    writer.submit(settle_batch._Job(settle_batch.Paying(txn, txn.success_time), done))  # type: ignore[arg-type]
+    writer.writing[txn.sub_mchid].cancel()  # at shutdown, before it ever ran
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(done, 10)
+    await asyncio.sleep(0)
+    assert txn.sub_mchid not in writer.writing and txn.sub_mchid not in writer.waiting
+    assert await orders.apply_result(txn, sp_mchid=SP_MCHID, sp_appid=SP_APPID) == "applied"
