@@ -38,6 +38,7 @@ from bookings import batch_pg
 from bookings.models import Booking, BookingEvent, Slot
 from bookings.rules import State
 from core import clock
+from core.batching import start_keyed
 from core.loops import PerLoop
 from notify import service as notify
 
@@ -109,18 +110,12 @@ class _Writer:
     def submit(self, key: SlotKey, job: Job) -> None:
         self.waiting[key].append(job)
         self._wake((key.service_id, key.starts_at))
-        writer = self.writing.get(key)
-        if writer is None or writer.done():
-            writer = self.writing[key] = asyncio.get_running_loop().create_task(self._write(key))
-            writer.add_done_callback(functools.partial(self._ended, key))
+        start_keyed(self.writing, key, lambda: self._write(key), functools.partial(self._abandon, key))
 
-    def _ended(self, key: SlotKey, writer: asyncio.Task[None]) -> None:
-        if self.writing.get(key) is writer:
-            del self.writing[key]
-        if writer.cancelled():  # also one cancelled before it ever ran (so its own clean-up did not)
-            for job in self.waiting.pop(key, []):
-                if not job.done.done():
-                    job.done.cancel()
+    def _abandon(self, key: SlotKey) -> None:
+        for job in self.waiting.pop(key, []):
+            if not job.done.done():
+                job.done.cancel()
 
     async def _write(self, key: SlotKey) -> None:
         batch: list[Job] = []

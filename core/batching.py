@@ -10,19 +10,42 @@ loop shutting down) cancels whoever still waits, instead of leaving them hanging
 One Batcher per event loop (core.loops.PerLoop): what it holds (futures, tasks) belongs to its loop.
 Used by bookings.gate (the gate reads of one slot) and payments.settle_batch (the orders of one
 payee's payment results); the writers of bookings.batch and payments.settle_batch batch the same
-way, with more to decide per batch.
+way, with more to decide per batch, and start their tasks with ``start_keyed`` too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 A = TypeVar("A")
 R = TypeVar("R")
+
+
+def start_keyed(
+    running: dict[K, asyncio.Task[None]],
+    key: K,
+    work: Callable[[], Coroutine[Any, Any, None]],
+    abandon: Callable[[], None],
+) -> None:
+    """The task of ``key`` in ``running``, started from ``work()`` unless one is at work already;
+    forgotten once it ends, and ``abandon()`` called if it was cancelled, also before it ever ran
+    (when its own clean-up did not run, and whoever waits on it would hang)."""
+    task = running.get(key)
+    if task is not None and not task.done():
+        return
+    task = running[key] = asyncio.get_running_loop().create_task(work())
+
+    def ended(done: asyncio.Task[None]) -> None:
+        if running.get(key) is done:
+            del running[key]
+        if done.cancelled():
+            abandon()
+
+    task.add_done_callback(ended)
 
 
 class Batcher(Generic[K, A, R]):
@@ -38,19 +61,13 @@ class Batcher(Generic[K, A, R]):
         loop = asyncio.get_running_loop()
         done: asyncio.Future[R] = loop.create_future()
         self._waiting.setdefault(key, []).append((ask, done))
-        task = self._fetching.get(key)
-        if task is None or task.done():
-            task = self._fetching[key] = loop.create_task(self._run(key))
-            task.add_done_callback(functools.partial(self._ended, key))
+        start_keyed(self._fetching, key, lambda: self._run(key), functools.partial(self._abandon, key))
         return await done
 
-    def _ended(self, key: K, task: asyncio.Task[None]) -> None:
-        if self._fetching.get(key) is task:
-            del self._fetching[key]
-        if task.cancelled():  # also one cancelled before it ever ran (so its own clean-up did not)
-            for _, done in self._waiting.pop(key, []):
-                if not done.done():
-                    done.cancel()
+    def _abandon(self, key: K) -> None:
+        for _, done in self._waiting.pop(key, []):
+            if not done.done():
+                done.cancel()
 
     async def _run(self, key: K) -> None:
         asks: list[tuple[A, asyncio.Future[R]]] = []

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from tortoise import connections
 
-from core.batching import Batcher
+from core.batching import Batcher, start_keyed
 from core.loops import PerLoop
 from payments import settle_pg
 from payments.models import BILLS
@@ -70,18 +70,12 @@ class _Writer:
     def submit(self, job: _Job) -> None:
         key = job.paying.txn.sub_mchid
         self.waiting[key].append(job)
-        writer = self.writing.get(key)
-        if writer is None or writer.done():
-            writer = self.writing[key] = asyncio.get_running_loop().create_task(self._write(key))
-            writer.add_done_callback(functools.partial(self._ended, key))
+        start_keyed(self.writing, key, lambda: self._write(key), functools.partial(self._abandon, key))
 
-    def _ended(self, key: str, writer: asyncio.Task[None]) -> None:
-        if self.writing.get(key) is writer:
-            del self.writing[key]
-        if writer.cancelled():  # also one cancelled before it ever ran (so its own clean-up did not)
-            for job in self.waiting.pop(key, []):
-                if not job.done.done():
-                    job.done.cancel()
+    def _abandon(self, key: str) -> None:
+        for job in self.waiting.pop(key, []):
+            if not job.done.done():
+                job.done.cancel()
 
     async def _write(self, key: str) -> None:
         batch: list[_Job] = []
