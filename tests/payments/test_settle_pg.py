@@ -88,9 +88,7 @@ async def test_a_head_moved_by_someone_else_undoes_the_statement_once_then_it_la
     assert await _apply(stub_pay, made[1:3]) == ["applied"] * 2  # this loop now knows the head
     assert (writes.ran, writes.undone) == (1, 0)
     # the head moves elsewhere (the general way here, as another process's payment would)
-    other = made[3]
-    txn = stub_pay.pay_now(other.out_trade_no)
-    assert await settle_batch.settle_together([settle_batch.Paying(txn, txn.success_time)]) == [True]  # type: ignore[arg-type]
+    await _paid_the_general_way(stub_pay, made[3])
     assert await _apply(stub_pay, made[4:]) == ["applied"] * 2
     assert (writes.ran, writes.undone) == (3, 1)  # from the head it knew: undone; from the head as it is
     await _whole(made[0].payee_id, len(made))
@@ -106,8 +104,7 @@ async def test_an_order_paid_between_the_read_and_the_statement_is_taken_once(
 
     async def paid_elsewhere() -> None:  # a query of our own, in another process, takes it first
         if writes.ran == 1:
-            txn = stub_pay.pay_now(racing.out_trade_no)
-            assert await settle_batch.settle_together([settle_batch.Paying(txn, txn.success_time)]) == [True]  # type: ignore[arg-type]
+            await _paid_the_general_way(stub_pay, racing)
 
     writes.before = paid_elsewhere
     outcomes = await _apply(stub_pay, made[1:])
@@ -119,7 +116,7 @@ async def test_an_order_paid_between_the_read_and_the_statement_is_taken_once(
     assert await Receipt.filter(order_id=racing.id).count() == 1
 
 
-async def test_two_statements_from_the_same_head_one_lands_the_other_is_undone_without_deadlock(
+async def test_two_statements_from_the_same_head_one_lands_the_other_is_undone(
     fees: Fees, stub_pay: StubPay
 ) -> None:
     # two processes settling payments of one payee at once, each from the head as it read it
@@ -143,3 +140,8 @@ async def test_two_statements_from_the_same_head_one_lands_the_other_is_undone_w
 def _paying(stub_pay: StubPay, order: PaymentOrder) -> settle_batch.Paying:
     txn = stub_pay.pay_now(order.out_trade_no)
     return settle_batch.Paying(txn, txn.success_time)  # type: ignore[arg-type]
+
+
+async def _paid_the_general_way(stub_pay: StubPay, order: PaymentOrder) -> None:
+    """``order`` paid in a transaction of its own (as another process, or our own query, would)."""
+    assert await settle_batch.settle_together([_paying(stub_pay, order)]) == [True]
