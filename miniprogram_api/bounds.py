@@ -7,9 +7,10 @@ is refused in every string and key. Nesting is bounded so no walk over a body ca
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from core import errors
 
@@ -24,8 +25,19 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 IdList = Annotated[list[Id], Field(max_length=1000)]
 
-Moment = AwareDatetime
-"""A moment in a request: with its zone (``+08:00`` or ``Z``); a time without one is refused."""
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(2999, 12, 31, tzinfo=UTC)
+
+
+def _in_range(moment: datetime) -> datetime:
+    # year 1 at +01:00 is year 0 in UTC: converting it for the database overflowed (a 500)
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError("时间超出允许范围（1900 年至 2999 年）")
+    return moment
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_in_range)]
+"""A moment in a request: with its zone (``+08:00`` or ``Z``), between 1900 and 2999; a time
+without a zone, or outside those years, is refused."""
 
 
 def check_untrusted(data: Any) -> None:
