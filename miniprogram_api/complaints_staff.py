@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 
 from accounts.errors import RoleMissing
@@ -16,7 +16,7 @@ from complaints import service
 from complaints.models import Party, Status
 from complaints.rules import Action
 from miniprogram_api.auth import ROLE_NAMES, Principal, authenticate
-from miniprogram_api.bounds import Id
+from miniprogram_api.bounds import Id, Moment
 from miniprogram_api.complaints import ComplaintListOut, ComplaintOut, DetailOut, detail_out, photo_check
 from miniprogram_api.endpoint import Call, endpoint
 from miniprogram_api.pagination import PageQuery
@@ -124,8 +124,8 @@ class StatisticsOut(BaseModel):
 
 
 class StatisticsQuery(BaseModel):
-    since: AwareDatetime | None = Field(default=None, description="含时区，如 2026-01-01T00:00:00+08:00")
-    until: AwareDatetime | None = None
+    since: Moment | None = Field(default=None, description="含时区，如 2026-01-01T00:00:00+08:00")
+    until: Moment | None = None
 
 
 def _who(call: Call) -> Principal:  # type: ignore[type-arg]

@@ -20,7 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 
 from accounts.roles import Role
@@ -28,7 +28,7 @@ from fund import applications, ledger, reports
 from fund.models import UseApplication
 from fund.rules import ApplicationStatus, EmergencyCategory
 from miniprogram_api.auth import Allow
-from miniprogram_api.bounds import Id, RequestModel
+from miniprogram_api.bounds import Id, Moment, RequestModel
 from miniprogram_api.endpoint import Call, endpoint
 from miniprogram_api.pagination import Page, PageQuery
 from miniprogram_api.voting import min_announce_days
@@ -110,8 +110,8 @@ class ProposalIn(RequestModel):
 
 
 class OrdinaryIn(ProposalIn):
-    opens_at: AwareDatetime = Field(description="表决开始时间")
-    closes_at: AwareDatetime = Field(description="表决截止时间")
+    opens_at: Moment = Field(description="表决开始时间")
+    closes_at: Moment = Field(description="表决截止时间")
     announce_days: int | None = Field(default=None, ge=0, le=60)
 
 

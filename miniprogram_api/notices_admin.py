@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 
 from accounts import roles as account_roles
@@ -17,7 +17,7 @@ from accounts.errors import RoleMissing
 from accounts.roles import Role
 from core.errors import NotFound
 from miniprogram_api.auth import ROLE_NAMES, Principal, authenticate
-from miniprogram_api.bounds import MAX_FEN, Fen, Key
+from miniprogram_api.bounds import MAX_FEN, Fen, Key, Moment
 from miniprogram_api.endpoint import Call, endpoint
 from miniprogram_api.pagination import PageQuery
 from notices import acknowledgement, disclosures, lifecycle, service
@@ -95,8 +95,8 @@ class EditIn(BaseModel):
 
 
 class PublishIn(BaseModel):
-    publish_at: AwareDatetime | None = Field(default=None, description="定时发布；为空则审核通过后立即发布")
-    expires_at: AwareDatetime | None = Field(default=None, description="到期自动下架")
+    publish_at: Moment | None = Field(default=None, description="定时发布；为空则审核通过后立即发布")
+    expires_at: Moment | None = Field(default=None, description="到期自动下架")
 
 
 class WithdrawIn(BaseModel):

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
 
-from pydantic import AwareDatetime, BaseModel, Field, RootModel, ValidationError
+from pydantic import BaseModel, Field, RootModel, ValidationError
 from sanic import Blueprint, Request
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse
@@ -25,7 +25,7 @@ from accounts.service import actor_for
 from core import errors
 from core.jsonutil import dumpb
 from miniprogram_api import endpoint as declared
-from miniprogram_api.bounds import MAX_ID, RequestModel, check_untrusted
+from miniprogram_api.bounds import MAX_ID, Moment, RequestModel, check_untrusted
 from miniprogram_api.context import request_id_of
 from miniprogram_api.endpoint import PUBLIC, Call, beijing_times, endpoint, to_response
 from miniprogram_api.openapi_schema import schema_of
@@ -98,10 +98,8 @@ class RequestsQuery(BaseModel):
         description="一个或多个服务请求编号（逗号分隔，最多 100 个），指定时忽略其他条件",
     )
     service_code: str | None = Field(default=None, max_length=400, description="服务代码，可逗号分隔多个")
-    start_date: AwareDatetime | None = Field(default=None, description="最早提交时间（须带时区）")
-    end_date: AwareDatetime | None = Field(
-        default=None, description="最晚提交时间；与 start_date 相距不超过 90 天"
-    )
+    start_date: Moment | None = Field(default=None, description="最早提交时间（须带时区）")
+    end_date: Moment | None = Field(default=None, description="最晚提交时间；与 start_date 相距不超过 90 天")
     status: str | None = Field(default=None, max_length=20, description="open 或 closed，可逗号分隔")
     jurisdiction_id: str | None = Field(
         default=None, max_length=100, description="本系统只有一个辖区，可省略"

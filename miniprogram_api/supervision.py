@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 
 from accounts.roles import Role
 from miniprogram_api.auth import AUTHENTICATED, Allow, Principal
-from miniprogram_api.bounds import Id, RequestModel
+from miniprogram_api.bounds import Id, Moment, RequestModel
 from miniprogram_api.complaints import PhotoRef, photo_check, refs
 from miniprogram_api.endpoint import Call, endpoint
 from miniprogram_api.pagination import CURSOR, LIMIT, Page
@@ -36,7 +36,7 @@ def _who(call: Call) -> Principal:  # type: ignore[type-arg]
 class RoutePointIn(RequestModel):
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
-    at: AwareDatetime
+    at: Moment
 
 
 class FindingIn(RequestModel):
@@ -48,8 +48,8 @@ class FindingIn(RequestModel):
 
 class PatrolIn(RequestModel):
     compound_id: Id
-    started_at: AwareDatetime
-    ended_at: AwareDatetime
+    started_at: Moment
+    ended_at: Moment
     route: list[RoutePointIn] = Field(default_factory=list, max_length=MAX_ROUTE_POINTS)
     note: str = Field(default="", max_length=500)
     findings: list[FindingIn] = Field(default_factory=list, max_length=MAX_FINDINGS)

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from accounts.roles import Role
 from miniprogram_api.auth import Allow, Principal
-from miniprogram_api.bounds import Id, Key, RequestModel
+from miniprogram_api.bounds import Id, Key, Moment, RequestModel
 from miniprogram_api.discovery import PageQuery
 from miniprogram_api.endpoint import Call, endpoint
 from miniprogram_api.photos import PhotoOut, photo_out
@@ -48,8 +48,8 @@ class MotionIn(BaseModel):
     title: str = Field(min_length=1, max_length=100)
     text: str = Field(min_length=1, max_length=20000)
     items: list[ItemIn] = Field(min_length=1, max_length=20)
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime
+    opens_at: Moment
+    closes_at: Moment
     scope_buildings: list[Id] = Field(default_factory=list, max_length=1000)
     allow_change: bool = True
     secret: bool = False
@@ -63,7 +63,7 @@ class MotionIn(BaseModel):
 
 
 class ExtendIn(BaseModel):
-    closes_at: AwareDatetime
+    closes_at: Moment
     reason: str = Field(min_length=2, max_length=500)
 
 

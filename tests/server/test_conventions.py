@@ -21,11 +21,12 @@ from pydantic.fields import FieldInfo
 
 from config.settings import Settings
 from miniprogram_api import blueprints
-from miniprogram_api.bounds import MAX_ID
+from miniprogram_api.bounds import MAX_ID, Moment
 from miniprogram_api.endpoint import EndpointSpec
 from server.app import create_app
 
 AWARE = typing.get_args(AwareDatetime)[1] if typing.get_origin(AwareDatetime) else None
+MOMENT_CHECKS = typing.get_args(Moment)[1:]  # what makes a zoned time a bounded one
 
 
 def _specs() -> list[EndpointSpec]:
@@ -119,7 +120,9 @@ def _scalar_problems(name: str, field: FieldInfo) -> list[str]:
             if not any(isinstance(m, MaxLen) for m in metadata):
                 problems.append(f"{name}: a str without max_length")
         elif annotation is dt.datetime:
-            problems.append(f"{name}: a datetime that accepts no zone (use AwareDatetime)")
+            problems.append(f"{name}: a datetime that accepts no zone (use bounds.Moment)")
+        elif annotation is AwareDatetime and not any(m in MOMENT_CHECKS for m in metadata):
+            problems.append(f"{name}: a time without the years' bounds (use bounds.Moment)")
 
     check(field.annotation, list(field.metadata))
     return problems
