@@ -25,7 +25,6 @@ from miniprogram_api.bounds import MAX_ID, Moment
 from miniprogram_api.endpoint import EndpointSpec
 from server.app import create_app
 
-AWARE = typing.get_args(AwareDatetime)[1] if typing.get_origin(AwareDatetime) else None
 MOMENT_CHECKS = typing.get_args(Moment)[1:]  # what makes a zoned time a bounded one
 
 

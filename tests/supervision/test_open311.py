@@ -115,7 +115,7 @@ async def test_the_specs_filters(open311: Any, county: County) -> None:
 async def test_the_specs_error_shapes(open311: Any, county: County) -> None:
     async with httpx.AsyncClient(base_url=open311.url + ROOT) as http:
         too_wide = {"start_date": "2026-01-01T00:00:00+08:00", "end_date": "2026-06-01T00:00:00+08:00"}
-        year_0 = {"start_date": "0001-01-01T00:00:00+01:00"}  # year 0 in UTC: no database holds it
+        year_0 = {"start_date": "0001-01-01T00:00:00+01:00"}  # year 0 in UTC, which no Python datetime holds
         for params in (too_wide, {"status": "pending"}, {"start_date": "2026-06-01T00:00:00"},
                        {"service_request_id": "1,x"}, year_0):  # fmt: skip
             r = await http.get("/requests.json", params=params)
